@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs whatever the lab is missing, then gets out of the way.
+#   scripts/ensure.sh lab    npm packages + redis-server + nginx
+#   scripts/ensure.sh test   the same + chromium (for the browser tests)
+# Everything already there? Then this costs a few stat calls, nothing more.
+#
+# It is shell, not TypeScript, on purpose: it runs before `npm ci`, when
+# there is no tsx (or anything else) to run TypeScript with.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want="${1:-lab}"
+
+# ── npm packages: `npm ci` when the lock file is newer than the last install ──
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure: installing npm packages (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# ── system programs ──────────────────────────────────────────────────────────
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ] || [ -x "/opt/homebrew/bin/$1" ]; }
+
+missing_bins=()
+have redis-server || missing_bins+=(redis-server)
+have nginx || missing_bins+=(nginx)
+if [ "$want" = test ] && [ -z "${CHROMIUM_PATH:-}" ] && ! have chromium && ! have chromium-browser; then
+  missing_bins+=(chromium)
+fi
+[ ${#missing_bins[@]} -eq 0 ] && exit 0
+
+# Debian/Ubuntu package names equal the program names here; Homebrew's differ a little.
+if [ "$(uname)" = Darwin ]; then
+  pkgs=()
+  for b in "${missing_bins[@]}"; do
+    case "$b" in redis-server) pkgs+=(redis) ;; chromium) pkgs+=(--cask chromium) ;; *) pkgs+=("$b") ;; esac
+  done
+  if command -v brew >/dev/null 2>&1; then
+    echo "ensure: installing ${missing_bins[*]} with Homebrew…"
+    brew install "${pkgs[@]}"
+    exit 0
+  fi
+  echo "ensure: the lab needs ${missing_bins[*]}. Install Homebrew (https://brew.sh), then run: brew install ${pkgs[*]}" >&2
+  exit 1
+fi
+
+cmd="apt-get install -y --no-install-recommends ${missing_bins[*]}"
+if command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo_=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo_="sudo"
+  else
+    echo "ensure: the lab needs ${missing_bins[*]}. Run this, then try again:" >&2
+    echo "  sudo apt-get update && sudo $cmd" >&2
+    exit 1
+  fi
+  echo "ensure: installing ${missing_bins[*]} with apt-get…"
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive $cmd -qq
+  exit 0
+fi
+
+echo "ensure: the lab needs ${missing_bins[*]}, and this system has neither apt-get nor Homebrew." >&2
+echo "  Install them with your package manager, then try again (\`npm run lab -- doctor\` checks)." >&2
+exit 1

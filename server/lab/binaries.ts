@@ -1,0 +1,34 @@
+// Locating the system programs the lab drives. Debian puts nginx in /usr/sbin,
+// which is not on every user's PATH; Homebrew uses /opt/homebrew or /usr/local.
+
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { LabError } from './errors.ts';
+
+const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin', '/opt/homebrew/sbin'];
+
+export function findBinary(name: string): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_DIRS];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+const INSTALL_HINT: Record<string, string> = {
+  'redis-server': 'install Redis: sudo apt-get install -y redis-server   (macOS: brew install redis)',
+  nginx: 'install nginx: sudo apt-get install -y nginx   (macOS: brew install nginx)',
+  chromium: 'install Chromium: sudo apt-get install -y chromium   (or set CHROMIUM_PATH)',
+};
+
+export function requireBinary(name: string): string {
+  const found = findBinary(name);
+  if (!found) throw new LabError(`${name} was not found on PATH or in ${EXTRA_DIRS.join(', ')}`, INSTALL_HINT[name] ?? `install ${name}`);
+  return found;
+}

@@ -1,0 +1,141 @@
+// `npm run lab -- <command>`: the learner's handle on the lab.
+//
+//   up [--stage <id>]   start the lab (default stage: start) and keep it running; Ctrl-C stops it
+//   stage <id>          move the running lab to another stage
+//   status [--json]     what runs where
+//   down                stop the lab, or clean up after one that crashed
+//   doctor              check node, programs, ports and lesson files, with fixes
+
+import { LabError } from './errors.ts';
+import { Lab, cleanUpAfter, LAB_MARKER, type LabStatus } from './lab.ts';
+import { isOurs } from './processes.ts';
+import { readRunState } from './run-state.ts';
+import { settingsFromEnv, type LabSettings } from './settings.ts';
+import { runDoctor } from './doctor.ts';
+import { ensureWebBuilt } from './web-build.ts';
+
+const USAGE = `usage: npm run lab -- <command>
+  up [--stage <id>]   start the lab (Ctrl-C stops it)
+  stage <id>          switch the running lab to another stage
+  status [--json]     show what runs where
+  down                stop the lab (also cleans up after a crashed one)
+  doctor              check what the lab needs, and how to fix it`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const settings = settingsFromEnv();
+  switch (command) {
+    case 'up':
+      return up(settings, option(rest, '--stage') ?? 'start');
+    case 'stage': {
+      const id = rest[0];
+      if (!id) throw new LabError('which stage?', 'npm run lab -- stage <id>   (see `npm run lab -- status` for the current one)');
+      const result = (await callLab(settings, 'POST', 'stage', { stage: id })) as string[];
+      console.log(result.length ? result.map((l) => `  ${l}`).join('\n') : `  already in stage ${id}: nothing to change`);
+      return 0;
+    }
+    case 'status': {
+      const status = await readStatus(settings);
+      console.log(rest.includes('--json') ? JSON.stringify(status, null, 2) : formatStatus(status));
+      return 0;
+    }
+    case 'down':
+      return down(settings);
+    case 'doctor':
+      return runDoctor(settings);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new LabError(`unknown command "${command}"`, USAGE);
+  }
+}
+
+async function up(settings: LabSettings, stageId: string): Promise<number> {
+  const started = performance.now();
+  await ensureWebBuilt((line) => console.log(`  ${line}`));
+  console.log(`Starting the lab in stage "${stageId}"…`);
+  const lab = await Lab.up(settings, stageId, (line) => console.log(`  ${line}`));
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`\nThe lab is up (stage "${lab.currentStage.id}", ${seconds} s).`);
+  console.log(formatStatus(lab.status()));
+  console.log(`\n  Open the lab: ${lab.control.url}\n\n  Ctrl-C stops everything.`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (why: string): void => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${why}: stopping the lab…`);
+      void lab.down().finally(resolve);
+    };
+    lab.onDown = resolve;
+    process.on('SIGINT', () => stop('Ctrl-C'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGHUP', () => stop('terminal closed'));
+  });
+  console.log('The lab is down: Redis, nginx and every instance have stopped.');
+  return 0;
+}
+
+async function down(settings: LabSettings): Promise<number> {
+  const state = readRunState(settings.runDir);
+  if (!state) {
+    console.log('No lab is running here.');
+    return 0;
+  }
+  // The live lab stops its own processes; cleanUpAfter ends whatever a dead one left behind.
+  const ended = await cleanUpAfter(settings.runDir);
+  console.log(ended.length ? `Stopped: ${ended.join(', ')}.` : 'Nothing was left running.');
+  return 0;
+}
+
+async function readStatus(settings: LabSettings): Promise<LabStatus> {
+  const state = readRunState(settings.runDir);
+  if (state && isOurs(state.labPid, LAB_MARKER)) return (await callLab(settings, 'GET', 'status')) as LabStatus;
+  return { lesson: null, stage: null, ui: { url: `http://127.0.0.1:${settings.ports.ui}/` }, nginx: null, redis: null, instances: [] };
+}
+
+/** Talk to the running lab's control API, with the token from its run directory. */
+async function callLab(settings: LabSettings, method: 'GET' | 'POST', name: string, body?: object): Promise<unknown> {
+  const state = readRunState(settings.runDir);
+  if (!state || !isOurs(state.labPid, LAB_MARKER)) throw new LabError('the lab is not running', 'start it: npm start');
+  const res = await fetch(`http://127.0.0.1:${state.ports.ui}/api/${name}`, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-lab-token': state.token },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const reply = (await res.json()) as { ok?: boolean; result?: unknown; error?: string };
+  if (method === 'GET') return reply;
+  if (!res.ok || !reply.ok) throw new LabError(reply.error ?? `HTTP ${res.status}`);
+  return reply.result;
+}
+
+function formatStatus(s: LabStatus): string {
+  if (!s.stage) return 'The lab is not running. Start it with: npm start';
+  const lines = [`  stage ${s.stage}${s.lesson ? ` (lesson ${s.lesson})` : ''}`, `  UI    ${s.ui.url}`];
+  lines.push(`  nginx ${s.nginx ? `127.0.0.1:${s.nginx.port} (${s.nginx.mode})` : '— (clients connect straight to an instance)'}`);
+  lines.push(`  redis ${s.redis ? `127.0.0.1:${s.redis.port} (${s.redis.running ? 'running' : 'stopped'})` : '—'}`);
+  for (const i of s.instances) {
+    lines.push(`  ${i.serverId.padEnd(5)} 127.0.0.1:${i.port}  pid ${i.pid ?? '—'}  ${i.online ? 'online ' : 'OFFLINE'}  ${i.connections} connection(s)`);
+  }
+  return lines.join('\n');
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i === -1) return undefined;
+  const value = args[i + 1];
+  if (!value || value.startsWith('--')) throw new LabError(`${name} needs a value`);
+  return value;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof LabError ? `lab: ${err.toString()}` : err);
+    process.exit(1);
+  },
+);

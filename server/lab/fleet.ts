@@ -1,0 +1,246 @@
+// Simulated users: socket.io-client in Node, inside the lab process. Each can
+// come from its own loopback address (127.0.N.1), so nginx ip_hash spreads
+// them like users on different networks, or all from 127.0.0.1, like users
+// behind one NAT. The fleet records what every client received, so "expected
+// vs delivered" is known for every message it sends.
+
+import http from 'node:http';
+import net from 'node:net';
+import { io, type Socket } from 'socket.io-client';
+import type { Transport } from '../app/config.ts';
+import type { ChatMessage } from '../app/server.ts';
+import { LabError } from './errors.ts';
+import type { TelemetryHub } from './telemetry/hub.ts';
+
+/** distinct: one /24 per client (ip_hash spreads them). shared: everyone is 127.0.0.1. */
+export type SourceMode = 'distinct' | 'shared';
+
+export interface FleetTarget {
+  /** Where client number `n` connects: nginx, or straight to an instance. */
+  urlFor(n: number): string;
+  via: 'nginx' | 'direct';
+  transports: Transport[];
+}
+
+export interface FleetClientView {
+  id: string;
+  source: string;
+  connected: boolean;
+  serverId: string | null;
+  transport: Transport | null;
+  rooms: string[];
+  received: number;
+  lastError: string | null;
+}
+
+export class FleetClient {
+  serverId: string | null = null;
+  lastError: string | null = null;
+  readonly rooms = new Set<string>();
+  /** msgId → the message as received. */
+  readonly received = new Map<string, ChatMessage>();
+  socket!: Socket;
+
+  constructor(
+    readonly id: string,
+    readonly n: number,
+    readonly source: string,
+  ) {}
+
+  get transport(): Transport | null {
+    return this.socket?.connected ? (this.socket.io.engine.transport.name as Transport) : null;
+  }
+
+  view(): FleetClientView {
+    return {
+      id: this.id,
+      source: this.source,
+      connected: this.socket?.connected ?? false,
+      serverId: this.socket?.connected ? this.serverId : null,
+      transport: this.transport,
+      rooms: [...this.rooms],
+      received: this.received.size,
+      lastError: this.lastError,
+    };
+  }
+}
+
+/** Client n's source address. 127.0.0.x is left to "shared" mode; nginx hashes the first three octets. */
+export function sourceAddress(n: number): string {
+  return `127.${Math.floor(n / 250)}.${(n % 250) + 1}.1`;
+}
+
+export class Fleet {
+  private readonly clients = new Map<string, FleetClient>();
+  private next = 1;
+  private sent = 0;
+  /** Linux routes all of 127/8 to loopback; macOS only 127.0.0.1. Then nginx's realip header stands in. */
+  private readonly canBindLoopbackAliases: Promise<boolean> = canBind('127.0.5.1');
+
+  constructor(
+    private readonly hub: TelemetryHub,
+    private target: FleetTarget,
+  ) {}
+
+  list(): FleetClient[] {
+    return [...this.clients.values()];
+  }
+
+  get(id: string): FleetClient {
+    const client = this.clients.get(id);
+    if (!client) throw new LabError(`no fleet client "${id}"`, `fleet clients: ${[...this.clients.keys()].join(', ') || 'none'}`);
+    return client;
+  }
+
+  /** Add `count` clients and wait until each has connected (or failed to). */
+  async add(count: number, opts: { source?: SourceMode; rooms?: string[]; timeoutMs?: number } = {}): Promise<FleetClient[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 5000) throw new LabError('count must be an integer from 1 to 5000');
+    const added: FleetClient[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = this.next++;
+      const source = opts.source === 'shared' ? '127.0.0.1' : sourceAddress(n);
+      const client = new FleetClient(`c${n}`, n, source);
+      for (const room of opts.rooms ?? []) client.rooms.add(room);
+      this.clients.set(client.id, client);
+      added.push(client);
+    }
+    const aliases = await this.canBindLoopbackAliases;
+    await Promise.all(added.map((c) => this.connect(c, aliases, opts.timeoutMs ?? 5000)));
+    return added;
+  }
+
+  /** Point the fleet at a new stage's entry point; every client reconnects there. */
+  async retarget(target: FleetTarget): Promise<void> {
+    this.target = target;
+    const all = this.list();
+    for (const c of all) c.socket.close();
+    const aliases = await this.canBindLoopbackAliases;
+    await Promise.all(all.map((c) => this.connect(c, aliases, 5000)));
+  }
+
+  remove(ids?: string[]): number {
+    const victims = ids ? ids.map((id) => this.get(id)) : this.list();
+    for (const c of victims) {
+      c.socket.close();
+      this.clients.delete(c.id);
+    }
+    return victims.length;
+  }
+
+  async join(ids: string[], room: string): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        const c = this.get(id);
+        c.rooms.add(room);
+        if (c.socket.connected) await this.joinRoom(c, room);
+      }),
+    );
+  }
+
+  /** Send from one client; resolves with the server's ack. */
+  async send(id: string, room: string, text: string): Promise<{ ok: boolean; msgId?: string; serverId?: string; error?: string }> {
+    const c = this.get(id);
+    if (!c.socket.connected) return { ok: false, error: `${id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
+    const msgId = `${id}-m${++this.sent}`;
+    try {
+      return await c.socket.timeout(5000).emitWithAck('chat', { room, text, msgId });
+    } catch {
+      return { ok: false, error: `no ack from ${c.serverId ?? 'server'} within 5 s` };
+    }
+  }
+
+  /** Who got a message: fleet clients that received it, and where they were. */
+  receivers(msgId: string): Map<string, string | null> {
+    const out = new Map<string, string | null>();
+    for (const c of this.clients.values()) if (c.received.has(msgId)) out.set(c.id, c.serverId);
+    return out;
+  }
+
+  close(): void {
+    this.remove();
+  }
+
+  private connect(c: FleetClient, aliases: boolean, timeoutMs: number): Promise<void> {
+    const { target } = this;
+    const distinct = c.source !== '127.0.0.1';
+    const agent = distinct && aliases ? new http.Agent({ localAddress: c.source, keepAlive: true }) : undefined;
+    const socket = io(target.urlFor(c.n), {
+      forceNew: true,
+      auth: { name: c.id },
+      transports: target.transports,
+      // The same key on every request of this client: used by the cookie/affinity balancer.
+      query: { affinity: c.id },
+      // An http.Agent bound to the source address carries BOTH transports;
+      // the bare `localAddress` option would only reach the WebSocket.
+      ...(agent ? { agent: agent as unknown as string } : {}),
+      // Without alias addresses, say who we pretend to be; nginx trusts this from loopback only.
+      ...(distinct && !aliases ? { extraHeaders: { 'X-Forwarded-For': c.source } } : {}),
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      randomizationFactor: 0.5,
+    });
+    c.socket = socket;
+
+    socket.on('welcome', (w: { serverId: string }) => {
+      c.serverId = w.serverId;
+      c.lastError = null;
+      // Rooms live on the server-side socket: after any reconnect they are empty again.
+      for (const room of c.rooms) void this.joinRoom(c, room);
+    });
+    socket.on('chat', (m: ChatMessage) => c.received.set(m.msgId, m));
+    socket.on('disconnect', () => (c.serverId = null));
+    socket.on('connect_error', (err: Error & { description?: unknown; context?: unknown }) => {
+      c.lastError = describeConnectError(err);
+      this.hub.lab({ t: 'handshake-failed', clientId: c.id, via: target.via, error: c.lastError });
+    });
+
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        socket.off('welcome', done);
+        socket.off('connect_error', failedForGood);
+        resolve();
+      };
+      // A middleware refusal is final (the client will not retry); transport errors are retried.
+      const failedForGood = (): void => {
+        if (!socket.active) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      socket.on('welcome', done);
+      socket.on('connect_error', failedForGood);
+    });
+  }
+
+  private async joinRoom(c: FleetClient, room: string): Promise<void> {
+    try {
+      const ack = await c.socket.timeout(5000).emitWithAck('join', room);
+      if (!ack.ok) c.lastError = `join ${room}: ${ack.error}`;
+    } catch {
+      c.lastError = `join ${room}: no ack`;
+    }
+  }
+}
+
+/** Turn engine.io's terse errors into what actually happened, e.g. HTTP 400 "Session ID unknown". */
+export function describeConnectError(err: Error & { description?: unknown; context?: unknown }): string {
+  const ctx = err.context as { status?: number; responseText?: string } | undefined;
+  if (ctx && typeof ctx.status === 'number' && ctx.status > 0) {
+    let detail = '';
+    try {
+      detail = ` ${JSON.stringify((JSON.parse(ctx.responseText ?? '') as { message?: string }).message)}`;
+    } catch {
+      /* body was not JSON */
+    }
+    return `${err.message} (HTTP ${ctx.status}${detail})`;
+  }
+  if (typeof err.description === 'number') return `${err.message} (HTTP ${err.description})`;
+  return err.message;
+}
+
+function canBind(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, address, () => server.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,258 @@
+// A running lab: the control plane, the telemetry hub, the reconciler and the
+// client fleet, put together. The CLI (`lab up`) and the tests both use this.
+
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { findBinary } from './binaries.ts';
+import { ControlPlane } from './control-plane.ts';
+import { LabError } from './errors.ts';
+import { Fleet, type FleetTarget, type SourceMode } from './fleet.ts';
+import { isOurs, stopProcess } from './processes.ts';
+import { INSTANCE_MARKER, Reconciler, type ApplyReport } from './reconciler.ts';
+import { readRunState, stateFile, writeRunState, type RunState } from './run-state.ts';
+import { Pm2, daemonAlive } from './services/pm2.ts';
+import { isOurRedis, stopRedis } from './services/redis.ts';
+import { nginxMarker, stopNginx } from './services/nginx.ts';
+import { instancePort, repoRoot, type LabSettings } from './settings.ts';
+import { StageCatalog, type Stage } from './stages.ts';
+import { TelemetryHub } from './telemetry/hub.ts';
+
+/** `lab status --json`, as the contract (LAB-DESIGN §2) defines it. */
+export interface LabStatus {
+  lesson: string | null;
+  stage: string | null;
+  ui: { url: string };
+  nginx: { port: number; mode: string } | null;
+  redis: { port: number; running: boolean } | null;
+  instances: { serverId: string; port: number; pid: number | null; online: boolean; connections: number }[];
+}
+
+/** The marker in the lab process's command line, to recognise it by PID. */
+export const LAB_MARKER = 'server/lab/cli.ts';
+
+export class Lab {
+  readonly fleet: Fleet;
+  private stage: Stage;
+  private closed = false;
+
+  private constructor(
+    readonly settings: LabSettings,
+    readonly hub: TelemetryHub,
+    readonly catalog: StageCatalog,
+    readonly state: RunState,
+    readonly control: ControlPlane,
+    readonly reconciler: Reconciler,
+    initial: Stage,
+  ) {
+    this.stage = initial;
+    this.fleet = new Fleet(this.hub, this.fleetTarget(initial));
+    // PM2 restarts a crashed instance under a new PID: keep the run state's record current.
+    hub.subscribe((e) => {
+      if (e.t === 'instance-up' && state.instancePids[e.serverId] !== e.pid && !this.closed) {
+        state.instancePids[e.serverId] = e.pid;
+        writeRunState(settings.runDir, state);
+      }
+    });
+  }
+
+  /** Start a lab in `stageId`. Cleans up after a lab that crashed in the same run directory. */
+  static async up(settings: LabSettings, stageId: string, onProgress?: (line: string) => void): Promise<Lab> {
+    const catalog = StageCatalog.load(settings.lessonsDir);
+    const stage = catalog.get(stageId); // an unknown stage fails before anything starts
+
+    const previous = readRunState(settings.runDir);
+    if (previous && previous.labPid !== process.pid && isOurs(previous.labPid, LAB_MARKER)) {
+      throw new LabError(
+        `a lab is already running from ${settings.runDir} (pid ${previous.labPid})`,
+        'use `npm run lab -- stage <id>` to change its stage, or `npm run lab -- down` to stop it',
+      );
+    }
+    if (previous) {
+      const cleaned = await cleanUpAfter(settings.runDir);
+      if (cleaned.length > 0) onProgress?.(`cleaned up after a previous lab: ${cleaned.join(', ')}`);
+    }
+
+    const state: RunState = {
+      labPid: process.pid,
+      token: randomBytes(24).toString('hex'),
+      runId: randomBytes(4).toString('hex'),
+      startedAt: Date.now(),
+      ports: settings.ports,
+      stage: null,
+      redis: null,
+      nginx: null,
+      pm2Home: path.join(settings.runDir, 'pm2'),
+      instancePids: {},
+    };
+    const save = (): void => writeRunState(settings.runDir, state);
+    save();
+
+    const hub = new TelemetryHub();
+    const pm2 = new Pm2(state.pm2Home);
+    const reconciler = new Reconciler({
+      settings,
+      bins: { redis: findBinary('redis-server'), nginx: findBinary('nginx') },
+      pm2,
+      hub,
+      state,
+      saveState: save,
+      telemetryUrl: `http://127.0.0.1:${settings.ports.ui}/telemetry`,
+    });
+    let lab: Lab | undefined;
+    const control = new ControlPlane({
+      port: settings.ports.ui,
+      token: state.token,
+      hub,
+      webDist: path.join(repoRoot, 'web', 'dist'),
+      reads: {
+        status: () => lab?.status(),
+        snapshot: () => lab?.snapshot(),
+      },
+      actions: {
+        stage: async (body) => lab!.setStage(String(body.stage)),
+        fleet: async (body) => lab!.fleetAction(body),
+        down: async () => {
+          setImmediate(() => void lab?.down().then(() => lab?.onDown?.()));
+          return 'stopping';
+        },
+      },
+    });
+
+    try {
+      await control.listen();
+      lab = new Lab(settings, hub, catalog, state, control, reconciler, stage);
+      const unsubscribe = onProgress ? hub.subscribe((e) => e.t === 'progress' && onProgress(e.step)) : null;
+      await reconciler.apply(stage);
+      unsubscribe?.();
+      return lab;
+    } catch (err) {
+      await reconciler.down().catch(() => {});
+      await control.close();
+      rmSync(stateFile(settings.runDir), { force: true });
+      throw err;
+    }
+  }
+
+  /** Called after a `down` requested through the API (the CLI exits then). */
+  onDown?: () => void;
+
+  get currentStage(): Stage {
+    return this.stage;
+  }
+
+  async setStage(id: string): Promise<ApplyReport> {
+    const stage = this.catalog.get(id);
+    const before = this.fleetTarget(this.stage);
+    const report = await this.reconciler.apply(stage);
+    this.stage = stage;
+    const after = this.fleetTarget(stage);
+    if (before.via !== after.via || before.urlFor(1) !== after.urlFor(1) || before.transports.join() !== after.transports.join()) {
+      await this.fleet.retarget(after);
+    }
+    return report;
+  }
+
+  status(): LabStatus {
+    const snap = this.hub.snapshot();
+    return {
+      lesson: this.stage.lesson,
+      stage: this.state.stage,
+      ui: { url: this.control.url },
+      nginx: snap.nginx && snap.nginx.mode ? { port: snap.nginx.port, mode: snap.nginx.mode } : null,
+      redis: snap.redis,
+      instances: snap.instances.map((i) => ({
+        serverId: i.serverId,
+        port: i.port,
+        pid: i.pid,
+        online: i.online,
+        connections: this.hub.connectionsOf(i.serverId),
+      })),
+    };
+  }
+
+  /** Everything the UI needs to draw the lab from scratch. */
+  snapshot(): unknown {
+    return {
+      ...this.hub.snapshot(),
+      status: this.status(),
+      fleet: this.fleet.list().map((c) => c.view()),
+      stages: this.catalog.all().map((s) => ({ id: s.id, title: s.title, lesson: s.lesson })),
+      lessons: this.catalog.lessons.map((l) => ({ id: l.id, title: l.title })),
+    };
+  }
+
+  private async fleetAction(body: Record<string, unknown>): Promise<unknown> {
+    const ids = Array.isArray(body.ids) ? body.ids.map(String) : undefined;
+    switch (body.action) {
+      case 'add': {
+        const source: SourceMode = body.source === 'shared' ? 'shared' : 'distinct';
+        const rooms = Array.isArray(body.rooms) ? body.rooms.map(String) : [];
+        const added = await this.fleet.add(Number(body.count ?? 1), { source, rooms });
+        return added.map((c) => c.view());
+      }
+      case 'remove':
+        return { removed: this.fleet.remove(ids) };
+      case 'join':
+        await this.fleet.join(ids ?? [], String(body.room));
+        return 'joined';
+      case 'send':
+        return this.fleet.send(String(body.id), String(body.room), String(body.text));
+      default:
+        throw new LabError(`unknown fleet action ${JSON.stringify(body.action)}`, 'use add, remove, join or send');
+    }
+  }
+
+  /** Where fleet clients connect in a stage: through nginx, or spread straight over the instances. */
+  private fleetTarget(stage: Stage): FleetTarget {
+    const { ports } = this.settings;
+    if (stage.loadBalancer !== 'none') {
+      return { via: 'nginx', transports: stage.clientTransports, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
+    }
+    return {
+      via: 'direct',
+      transports: stage.clientTransports,
+      urlFor: (n) => `http://127.0.0.1:${instancePort(ports, (n - 1) % stage.instances)}`,
+    };
+  }
+
+  async down(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.fleet.close();
+    await this.reconciler.down();
+    await this.control.close();
+    rmSync(stateFile(this.settings.runDir), { force: true });
+  }
+}
+
+/**
+ * After a lab died without cleaning up (kill -9, a crash, a closed terminal):
+ * end the processes its run state names, by PID, after checking each one is
+ * still what the lab started. Returns what it ended.
+ */
+export async function cleanUpAfter(runDir: string): Promise<string[]> {
+  const state = readRunState(runDir);
+  if (!state) return [];
+  const ended: string[] = [];
+  // The lab's own shutdown stops everything else; give it time before anything is forced.
+  if (state.labPid !== process.pid && (await stopProcess(state.labPid, LAB_MARKER, 15_000))) ended.push(`lab (pid ${state.labPid})`);
+  if (state.nginx && isOurs(state.nginx.pid, nginxMarker(runDir))) {
+    await stopNginx(state.nginx.pid, runDir);
+    ended.push(`nginx (pid ${state.nginx.pid})`);
+  }
+  if (daemonAlive(state.pm2Home)) {
+    await new Pm2(state.pm2Home).kill();
+    ended.push('PM2 and its instances');
+  }
+  // Instances whose PM2 daemon died before them.
+  for (const [serverId, pid] of Object.entries(state.instancePids ?? {})) {
+    if (await stopProcess(pid, INSTANCE_MARKER)) ended.push(`${serverId} (pid ${pid})`);
+  }
+  if (state.redis && isOurRedis(state.redis.pid, state.redis.port)) {
+    await stopRedis(state.redis.pid, state.redis.port);
+    ended.push(`redis (pid ${state.redis.pid})`);
+  }
+  rmSync(stateFile(runDir), { force: true });
+  return ended;
+}

@@ -1,0 +1,311 @@
+// The one path from "the stage I want" to running processes. Given a stage,
+// the reconciler brings Redis, the PM2 instances and nginx to exactly that
+// state, changing only what differs, and says what it did. Nothing else in
+// the lab starts or stops these processes.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ENV } from '../app/config.ts';
+import { LabError } from './errors.ts';
+import { assertPortFree } from './ports.ts';
+import { sleep, waitFor } from './processes.ts';
+import type { RunState } from './run-state.ts';
+import { ecosystem, type Pm2, type Pm2AppDef, type Pm2Process } from './services/pm2.ts';
+import { nginxConfPath, reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
+import { isOurRedis, redisPing, startRedis, stopRedis } from './services/redis.ts';
+import { instancePort, serverIdOf, type LabSettings } from './settings.ts';
+import type { Stage } from './stages.ts';
+import type { TelemetryHub } from './telemetry/hub.ts';
+
+export interface ReconcilerDeps {
+  settings: LabSettings;
+  bins: { redis: string | null; nginx: string | null };
+  pm2: Pm2;
+  hub: TelemetryHub;
+  state: RunState;
+  saveState(): void;
+  telemetryUrl: string;
+}
+
+/** One line per change made, e.g. "s2: restart (ADAPTER none → redis)". Empty when nothing differed. */
+export type ApplyReport = string[];
+
+const SPEC_ENV = 'LAB_SPEC';
+/** Every instance's command line contains its entry script. */
+export const INSTANCE_MARKER = 'server/app/main.ts';
+
+export class Reconciler {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Stage changes are serialized: a second request waits for the first. */
+  apply(stage: Stage): Promise<ApplyReport> {
+    const run = this.queue.then(() => this.applyNow(stage));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Stop everything the lab started. Safe to call more than once. */
+  down(): Promise<void> {
+    const run = this.queue.then(() => this.downNow());
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  redisUrl(): string {
+    return this.deps.settings.externalRedisUrl ?? `redis://127.0.0.1:${this.deps.settings.ports.redis}`;
+  }
+
+  private async applyNow(stage: Stage): Promise<ApplyReport> {
+    const { hub, state } = this.deps;
+    const report: ApplyReport = [];
+    hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'applying' });
+    try {
+      if (stage.redis) await this.ensureRedis(report);
+      await this.reconcileInstances(stage, report);
+      await this.reconcileNginx(stage, report);
+      if (!stage.redis) await this.stopRedis(report);
+      state.stage = stage.id;
+      this.deps.saveState();
+      hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'applied', detail: report.join('; ') || 'no change' });
+      return report;
+    } catch (err) {
+      hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'failed', detail: (err as Error).message });
+      throw err;
+    }
+  }
+
+  // ── Redis ────────────────────────────────────────────────────────────────
+  private async ensureRedis(report: ApplyReport): Promise<void> {
+    const { settings, state, hub } = this.deps;
+    if (settings.externalRedisUrl) {
+      // The learner's own Redis: never started or stopped by us, only checked.
+      const url = new URL(settings.externalRedisUrl);
+      const port = Number(url.port || 6379);
+      const running = await redisPing(port, url.hostname);
+      if (!running) throw new LabError(`REDIS_URL=${settings.externalRedisUrl} does not answer PING`);
+      hub.lab({ t: 'redis', port, running });
+      return;
+    }
+    if (state.redis && isOurRedis(state.redis.pid, state.redis.port)) return;
+    const bin = this.need('redis-server', this.deps.bins.redis);
+    this.progress('redis: starting');
+    const port = settings.ports.redis;
+    const pid = await startRedis(bin, port, settings.runDir);
+    state.redis = { pid, port };
+    this.deps.saveState();
+    hub.lab({ t: 'redis', port, running: true });
+    report.push(`redis: start on ${port}`);
+  }
+
+  private async stopRedis(report: ApplyReport | null): Promise<void> {
+    const { state, hub } = this.deps;
+    if (!state.redis) return;
+    const { pid, port } = state.redis;
+    await stopRedis(pid, port);
+    state.redis = null;
+    this.deps.saveState();
+    hub.lab({ t: 'redis', port, running: false });
+    report?.push('redis: stop');
+  }
+
+  // ── Instances (PM2) ──────────────────────────────────────────────────────
+  /** The PM2 app for instance `index` of `stage`. Its LAB_SPEC hash says whether a running one still fits. */
+  desiredApp(stage: Stage, index: number): Pm2AppDef {
+    const { settings, state } = this.deps;
+    const serverId = serverIdOf(index);
+    const port = instancePort(settings.ports, index);
+    const env: Record<string, string> = {
+      [ENV.host]: '127.0.0.1',
+      [ENV.broadcast]: stage.broadcast,
+      [ENV.adapter]: stage.adapter,
+      [ENV.redisUrl]: this.redisUrl(),
+      [ENV.redisKey]: `lab:${state.runId}`,
+      [ENV.recovery]: String(stage.recovery),
+      [ENV.transports]: stage.transports.join(','),
+      [ENV.pingInterval]: String(stage.pingInterval),
+      [ENV.pingTimeout]: String(stage.pingTimeout),
+      [ENV.maxConnections]: String(stage.maxConnections),
+      [ENV.maxHttpBufferSize]: String(stage.maxHttpBufferSize),
+      [ENV.maxTextLength]: String(stage.maxTextLength),
+      [ENV.maxMessagesPerSecond]: String(stage.maxMessagesPerSecond),
+      [ENV.drainMs]: String(stage.drainMs),
+      LAB_TELEMETRY_URL: this.deps.telemetryUrl,
+      LAB_TELEMETRY_TOKEN: state.token,
+    };
+    const app = ecosystem.instanceApp({ serverId, port, env, interpreter: process.execPath });
+    app.env[SPEC_ENV] = specHash(app);
+    return app;
+  }
+
+  private async reconcileInstances(stage: Stage, report: ApplyReport): Promise<void> {
+    const { pm2, hub } = this.deps;
+    await pm2.connect();
+    const running = new Map((await pm2.list()).map((p) => [p.name, p] as const));
+    const desired = Array.from({ length: stage.instances }, (_, i) => this.desiredApp(stage, i));
+    const desiredNames = new Set(desired.map((a) => a.name));
+
+    // Instances the stage no longer has.
+    await Promise.all(
+      [...running.values()]
+        .filter((p) => !desiredNames.has(p.name))
+        .map(async (p) => {
+          this.progress(`${p.name}: stopping`);
+          await pm2.delete(p.name);
+          this.recordPid(p.name, null);
+          hub.lab({ t: 'instance-removed', serverId: p.name });
+          report.push(`${p.name}: stop`);
+        }),
+    );
+
+    // Instances to start, or restart because their settings changed.
+    await Promise.all(
+      desired.map(async (app) => {
+        const current = running.get(app.name);
+        const port = Number(app.env[ENV.port]);
+        if (current && current.online && current.env[SPEC_ENV] === app.env[SPEC_ENV]) return;
+        if (current) {
+          this.progress(`${app.name}: restarting`);
+          await pm2.delete(app.name);
+          hub.lab({ t: 'instance-state', serverId: app.name, port, pid: null, online: false });
+        } else {
+          this.progress(`${app.name}: starting`);
+        }
+        await assertPortFree(port, `instance ${app.name}`, 'LAB_INSTANCE_BASE_PORT');
+        await pm2.start(app);
+        const pid = await this.waitHealthy(app.name, port);
+        this.recordPid(app.name, pid);
+        hub.lab({ t: 'instance-state', serverId: app.name, port, pid, online: true });
+        report.push(`${app.name}: ${current ? `restart (${describeChange(current, app)})` : `start on ${port}`}`);
+      }),
+    );
+  }
+
+  private recordPid(serverId: string, pid: number | null): void {
+    const pids = this.deps.state.instancePids;
+    if (pid === null) delete pids[serverId];
+    else pids[serverId] = pid;
+    this.deps.saveState();
+  }
+
+  private async waitHealthy(serverId: string, port: number): Promise<number> {
+    try {
+      return await waitFor(`${serverId} to answer /health on ${port}`, 15_000, async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/health`);
+          const body = (await res.json()) as { serverId?: string; pid?: number };
+          return res.ok && body.serverId === serverId ? body.pid : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+    } catch (err) {
+      throw new LabError(`${(err as Error).message}\n${this.instanceLogTail(serverId)}`, `see ${this.deps.pm2.home}/logs/`);
+    }
+  }
+
+  private instanceLogTail(serverId: string): string {
+    const file = path.join(this.deps.pm2.home, 'logs', `${serverId}-error.log`);
+    if (!existsSync(file)) return '';
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-6).join('\n');
+  }
+
+  // ── nginx ────────────────────────────────────────────────────────────────
+  private async reconcileNginx(stage: Stage, report: ApplyReport): Promise<void> {
+    const { settings, state, hub } = this.deps;
+    if (stage.loadBalancer === 'none') {
+      if (state.nginx) {
+        await stopNginx(state.nginx.pid, settings.runDir);
+        hub.lab({ t: 'nginx', port: state.nginx.port, mode: null });
+        state.nginx = null;
+        this.deps.saveState();
+        report.push('nginx: stop');
+      }
+      return;
+    }
+    const bin = this.need('nginx', this.deps.bins.nginx);
+    const config = renderNginxConfig({
+      mode: stage.loadBalancer,
+      listenPort: settings.ports.nginx,
+      upstreamPorts: Array.from({ length: stage.instances }, (_, i) => instancePort(settings.ports, i)),
+      proxyReadTimeout: stage.proxyReadTimeout,
+      websocketHeaders: stage.websocketHeaders,
+      runDir: settings.runDir,
+    });
+    const file = nginxConfPath(settings.runDir);
+    const unchanged = existsSync(file) && readFileSync(file, 'utf8') === config;
+    if (state.nginx && unchanged) return;
+
+    this.progress(`nginx: ${state.nginx ? 'reloading' : 'starting'} (${stage.loadBalancer})`);
+    await writeAndTest(bin, settings.runDir, config);
+    if (state.nginx) {
+      await reloadAndWait(state.nginx.pid, settings.runDir);
+      report.push(`nginx: reload (${stage.loadBalancer})`);
+    } else {
+      const pid = await startNginx(bin, settings.runDir, settings.ports.nginx);
+      state.nginx = { pid, port: settings.ports.nginx };
+      this.deps.saveState();
+      report.push(`nginx: start on ${settings.ports.nginx} (${stage.loadBalancer})`);
+    }
+    hub.lab({ t: 'nginx', port: settings.ports.nginx, mode: stage.loadBalancer });
+  }
+
+  // ── Teardown ─────────────────────────────────────────────────────────────
+  private async downNow(): Promise<void> {
+    const { settings, state, pm2, hub } = this.deps;
+    if (state.nginx) {
+      await stopNginx(state.nginx.pid, settings.runDir);
+      hub.lab({ t: 'nginx', port: state.nginx.port, mode: null });
+      state.nginx = null;
+      this.deps.saveState();
+    }
+    await pm2.kill();
+    state.instancePids = {};
+    await this.stopRedis(null);
+    state.stage = null;
+    this.deps.saveState();
+  }
+
+  private progress(step: string): void {
+    this.deps.hub.lab({ t: 'progress', step });
+  }
+
+  private need(name: string, bin: string | null): string {
+    if (!bin) throw new LabError(`this stage needs ${name}, which is not installed`, 'run `npm run lab -- doctor` for the install command');
+    return bin;
+  }
+}
+
+function specHash(app: Pm2AppDef): string {
+  const { env, ...rest } = app;
+  const stable = JSON.stringify({ ...rest, env: Object.fromEntries(Object.entries(env).sort()) });
+  return createHash('sha1').update(stable).digest('hex').slice(0, 12);
+}
+
+/** What changed between a running instance and the desired one, in the instance's own env names. */
+function describeChange(current: Pm2Process, desired: Pm2AppDef): string {
+  if (!current.online) return 'was not online';
+  const changed = Object.values(ENV)
+    .filter((key) => key in desired.env && current.env[key] !== desired.env[key])
+    .map((key) => `${key} ${current.env[key] ?? '∅'} → ${desired.env[key]}`);
+  return changed.join(', ') || 'settings changed';
+}
+
+/** SIGHUP, then wait until a new worker exists, so the next request sees the new config. */
+async function reloadAndWait(pid: number, runDir: string): Promise<void> {
+  const children = (): string[] => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const before = new Set(children());
+  reloadNginx(pid, runDir);
+  if (before.size === 0) return void (await sleep(200)); // no /proc (macOS): give it a moment
+  await waitFor('nginx to start workers with the new config', 5000, () =>
+    children().some((c) => !before.has(c)) ? true : undefined,
+  );
+}

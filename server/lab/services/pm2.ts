@@ -1,0 +1,144 @@
+// PM2 runs the chat instances, exactly as it would in production, but with
+// the lab's own PM2_HOME so the lab never touches a learner's other PM2 apps.
+// The app definitions come from ecosystem.config.js: one source of truth for
+// `pm2 start ecosystem.config.js` and for the lab.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { LabError } from '../errors.ts';
+import { isAlive, isOurs, sleep, stopProcess } from '../processes.ts';
+import { repoRoot } from '../settings.ts';
+
+const require = createRequire(import.meta.url);
+
+/** What ecosystem.config.js exports besides `apps`. */
+interface Ecosystem {
+  instanceApp(opts: { serverId: string; port: number; env: Record<string, string>; interpreter?: string }): Pm2AppDef;
+}
+export interface Pm2AppDef {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  [key: string]: unknown;
+}
+export const ecosystem = require(path.join(repoRoot, 'ecosystem.config.js')) as Ecosystem;
+
+export interface Pm2Process {
+  name: string;
+  pid: number;
+  online: boolean;
+  env: Record<string, string>;
+  restarts: number;
+}
+
+// The parts of PM2's programmatic API the lab uses (pm2 ships no types for `custom`).
+interface Pm2Api {
+  connect(cb: (err: Error | null) => void): void;
+  disconnect(): void;
+  start(app: Pm2AppDef, cb: (err: Error | null) => void): void;
+  delete(name: string, cb: (err: Error | null) => void): void;
+  list(cb: (err: Error | null, list: RawProcess[]) => void): void;
+  killDaemon(cb: (err: Error | null) => void): void;
+}
+interface RawProcess {
+  name: string;
+  pid: number;
+  pm2_env: { status: string; env?: Record<string, string>; restart_time?: number } & Record<string, unknown>;
+}
+
+const daemonPidFile = (home: string): string => path.join(home, 'pm2.pid');
+/** The God daemon's title is "PM2 vX.Y.Z: God Daemon (<PM2_HOME>)". */
+const daemonMarker = (home: string): string => `God Daemon (${home})`;
+
+export class Pm2 {
+  private api: Pm2Api | null = null;
+
+  constructor(readonly home: string) {}
+
+  /** Connect to (or start) the lab's private daemon. One PM2 home per Node process: PM2 keeps its paths in module state. */
+  async connect(): Promise<void> {
+    if (this.api) return;
+    process.env.PM2_HOME = this.home;
+    process.env.PM2_SILENT = 'true';
+    const pm2 = (await import('pm2')).default as unknown as { custom: new (opts: object) => Pm2Api };
+    const api = new pm2.custom({ pm2_home: this.home, daemon_mode: true, cwd: repoRoot });
+    await call<void>((cb) => api.connect(cb));
+    this.api = api;
+  }
+
+  async list(): Promise<Pm2Process[]> {
+    const raw = await call<RawProcess[]>((cb) => this.need().list(cb));
+    return raw.map((p) => ({
+      name: p.name,
+      pid: p.pid,
+      online: p.pm2_env.status === 'online',
+      env: { ...(p.pm2_env.env ?? {}), ...pickStrings(p.pm2_env) },
+      restarts: p.pm2_env.restart_time ?? 0,
+    }));
+  }
+
+  async start(app: Pm2AppDef): Promise<void> {
+    await call<void>((cb) => this.need().start(app, cb));
+  }
+
+  /** Stops (SIGINT, then SIGKILL after the app's kill_timeout) and forgets the app. */
+  async delete(name: string): Promise<void> {
+    await call<void>((cb) => this.need().delete(name, cb));
+  }
+
+  /** Stop every app and the daemon itself, and return only once the daemon is gone. Works after a crash of the lab too. */
+  async kill(): Promise<void> {
+    if (!this.api && !daemonAlive(this.home)) return;
+    const pid = readPid(daemonPidFile(this.home));
+    await this.connect();
+    process.env.PM2_SILENT = 'true';
+    await call<void>((cb) => this.need().killDaemon(cb)).catch(() => {});
+    this.api?.disconnect();
+    this.api = null;
+    if (pid === null) return;
+    // killDaemon answers before the daemon has exited. Wait for it (its parent reaps it),
+    // and end it by PID if it lingers, but only if it is still really ours.
+    const deadline = Date.now() + 3000;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(20);
+    await stopProcess(pid, daemonMarker(this.home));
+  }
+
+  disconnect(): void {
+    this.api?.disconnect();
+    this.api = null;
+  }
+
+  private need(): Pm2Api {
+    if (!this.api) throw new LabError('internal: PM2 used before connect()');
+    return this.api;
+  }
+}
+
+export function daemonAlive(home: string): boolean {
+  const pid = readPid(daemonPidFile(home));
+  return pid !== null && isAlive(pid) && isOurs(pid, daemonMarker(home));
+}
+
+function readPid(file: string): number | null {
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** PM2 copies the app's env keys onto pm2_env itself; keep the string ones. */
+function pickStrings(obj: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function call<T>(fn: (cb: (err: Error | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(toError(err)) : resolve(value as T))));
+}
+
+function toError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  if (Array.isArray(err) && err[0] instanceof Error) return err[0];
+  return new Error(typeof err === 'string' ? err : JSON.stringify(err));
+}

@@ -1,0 +1,50 @@
+// Where the lab runs: ports and its private run directory. Defaults are the
+// contract's (LAB-DESIGN §2); each can be overridden, and tests pick free ones.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Ports {
+  ui: number;
+  nginx: number;
+  /** s1 listens on instanceBase, s2 on instanceBase + 1, … */
+  instanceBase: number;
+  redis: number;
+}
+
+export interface LabSettings {
+  ports: Ports;
+  /** Private folder for pid files, rendered configs, logs and PM2_HOME. */
+  runDir: string;
+  /** A Redis the learner chose (REDIS_URL). Without it, the lab runs its own. */
+  externalRedisUrl: string | null;
+  lessonsDir: string;
+}
+
+export const defaultPorts: Ports = { ui: 4000, nginx: 8080, instanceBase: 3001, redis: 6390 };
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LabSettings {
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got "${raw}"`);
+    return n;
+  };
+  return {
+    ports: {
+      ui: port('LAB_UI_PORT', defaultPorts.ui),
+      nginx: port('LAB_NGINX_PORT', defaultPorts.nginx),
+      instanceBase: port('LAB_INSTANCE_BASE_PORT', defaultPorts.instanceBase),
+      redis: port('LAB_REDIS_PORT', defaultPorts.redis),
+    },
+    runDir: path.resolve(env.LAB_RUN_DIR || path.join(repoRoot, '.lab')),
+    externalRedisUrl: env.REDIS_URL || null,
+    lessonsDir: path.join(repoRoot, 'lessons'),
+  };
+}
+
+export const instancePort = (ports: Ports, index: number): number => ports.instanceBase + index;
+export const serverIdOf = (index: number): string => `s${index + 1}`;

@@ -1,0 +1,180 @@
+// Stages are data. Each lesson's lesson.json lists the stages it needs; a stage
+// says only what differs from the defaults below. The reconciler turns a stage
+// into running processes; nothing in the engine knows about any one lesson.
+
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { AdapterKind, Broadcast, Transport } from '../app/config.ts';
+import { LabError } from './errors.ts';
+
+export const LOAD_BALANCERS = ['none', 'round-robin', 'ip-hash', 'hash-consistent', 'cookie'] as const;
+export type LoadBalancer = (typeof LOAD_BALANCERS)[number];
+
+export interface Stage {
+  id: string;
+  title: string;
+  /** The lesson folder that defines this stage. */
+  lesson: string;
+  instances: number;
+  loadBalancer: LoadBalancer;
+  adapter: AdapterKind;
+  broadcast: Broadcast;
+  /** Run Redis even without an adapter (presence, or to show it idle). */
+  redis: boolean;
+  recovery: boolean;
+  /** Transports the servers accept. */
+  transports: Transport[];
+  /** Transports the lab's fleet clients try, in order. */
+  clientTransports: Transport[];
+  pingInterval: number;
+  pingTimeout: number;
+  /** nginx proxy_read_timeout, seconds. Must exceed pingInterval + pingTimeout. */
+  proxyReadTimeout: number;
+  /** Whether nginx forwards Upgrade/Connection (without them: no websocket). */
+  websocketHeaders: boolean;
+  maxConnections: number;
+  maxHttpBufferSize: number;
+  maxTextLength: number;
+  maxMessagesPerSecond: number;
+  drainMs: number;
+}
+
+/** The aliases every lab has (LAB-DESIGN §2). */
+export const ALIASES = { start: 'start', scaled: 'scaled' } as const;
+
+const DEFAULTS: Omit<Stage, 'id' | 'title' | 'lesson'> = {
+  instances: 3,
+  loadBalancer: 'ip-hash',
+  adapter: 'redis',
+  broadcast: 'rooms',
+  redis: false,
+  recovery: false,
+  transports: ['polling', 'websocket'],
+  clientTransports: ['polling', 'websocket'],
+  pingInterval: 25_000,
+  pingTimeout: 20_000,
+  proxyReadTimeout: 60,
+  websocketHeaders: true,
+  maxConnections: 10_000,
+  maxHttpBufferSize: 16 * 1024,
+  maxTextLength: 2_000,
+  maxMessagesPerSecond: 50,
+  drainMs: 0,
+};
+
+type FieldCheck = (value: unknown) => string | null;
+const int = (min: number, max: number): FieldCheck => (v) =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer from ${min} to ${max}`;
+const oneOf = (values: readonly string[]): FieldCheck => (v) =>
+  typeof v === 'string' && values.includes(v) ? null : `one of ${values.join(', ')}`;
+const bool: FieldCheck = (v) => (typeof v === 'boolean' ? null : 'true or false');
+const transports: FieldCheck = (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((t) => t === 'polling' || t === 'websocket') ? null : 'a non-empty list of "polling" and/or "websocket"';
+
+const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
+  instances: int(1, 9),
+  loadBalancer: oneOf(LOAD_BALANCERS),
+  adapter: oneOf(['none', 'redis', 'redis-streams']),
+  broadcast: oneOf(['naive-set', 'rooms']),
+  redis: bool,
+  recovery: bool,
+  transports,
+  clientTransports: transports,
+  pingInterval: int(100, 600_000),
+  pingTimeout: int(100, 600_000),
+  proxyReadTimeout: int(1, 3600),
+  websocketHeaders: bool,
+  maxConnections: int(1, 100_000),
+  maxHttpBufferSize: int(64, 100_000_000),
+  maxTextLength: int(1, 1_000_000),
+  maxMessagesPerSecond: int(1, 1_000_000),
+  drainMs: int(0, 60_000),
+};
+
+/** Validate one stage as written in a lesson file; every problem names the file and field. */
+export function parseStage(raw: unknown, lesson: string, where: string): Stage {
+  const fail = (what: string): never => {
+    throw new LabError(`${where}: ${what}`, 'fix the lesson file; `npm run lab -- doctor` lists every problem');
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('a stage must be an object');
+  const obj = raw as Record<string, unknown>;
+  if (typeof obj.id !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(obj.id)) fail('stage "id" must be lower-case letters, digits and dashes');
+  if (typeof obj.title !== 'string' || obj.title.length === 0) fail(`stage "${String(obj.id)}" needs a "title"`);
+
+  const stage: Record<string, unknown> = { ...DEFAULTS, id: obj.id, title: obj.title, lesson };
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === 'id' || key === 'title') continue;
+    const check = FIELDS[key as keyof typeof FIELDS];
+    if (!check) fail(`stage "${String(obj.id)}" has an unknown field "${key}" (known: ${Object.keys(FIELDS).join(', ')})`);
+    const problem = check(value);
+    if (problem) fail(`stage "${String(obj.id)}" field "${key}" must be ${problem}, got ${JSON.stringify(value)}`);
+    stage[key] = value;
+  }
+  const s = stage as unknown as Stage;
+  if (s.adapter !== 'none') s.redis = true;
+  return s;
+}
+
+export interface LessonData {
+  /** Folder name, e.g. "01-one-process". */
+  id: string;
+  title: string;
+  stages: Stage[];
+}
+
+/** Read every lessons/NN-slug/lesson.json. A broken file is an error naming it. */
+export function loadLessons(lessonsDir: string): LessonData[] {
+  if (!existsSync(lessonsDir)) throw new LabError(`lessons folder not found: ${lessonsDir}`);
+  const lessons: LessonData[] = [];
+  for (const dir of readdirSync(lessonsDir, { withFileTypes: true })) {
+    if (!dir.isDirectory() || !/^\d\d-/.test(dir.name)) continue;
+    const file = path.join(lessonsDir, dir.name, 'lesson.json');
+    if (!existsSync(file)) throw new LabError(`${file} is missing`, 'every lesson folder needs a lesson.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new LabError(`${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    const obj = raw as { title?: unknown; stages?: unknown };
+    if (typeof obj !== 'object' || obj === null || typeof obj.title !== 'string') throw new LabError(`${file}: needs a "title"`);
+    if (!Array.isArray(obj.stages)) throw new LabError(`${file}: "stages" must be a list`);
+    const stages = obj.stages.map((s, i) => parseStage(s, dir.name, `${file} stages[${i}]`));
+    lessons.push({ id: dir.name, title: obj.title, stages });
+  }
+  lessons.sort((a, b) => a.id.localeCompare(b.id));
+  return lessons;
+}
+
+export class StageCatalog {
+  private readonly byId = new Map<string, Stage>();
+
+  constructor(readonly lessons: LessonData[]) {
+    for (const lesson of lessons) {
+      for (const stage of lesson.stages) {
+        const twin = this.byId.get(stage.id);
+        if (twin) throw new LabError(`stage id "${stage.id}" is defined twice: in ${twin.lesson} and ${lesson.id}`);
+        this.byId.set(stage.id, stage);
+      }
+    }
+    for (const alias of Object.values(ALIASES)) {
+      if (!this.byId.has(alias)) throw new LabError(`no lesson defines the stage "${alias}", which every lab must have`);
+    }
+  }
+
+  static load(lessonsDir: string): StageCatalog {
+    return new StageCatalog(loadLessons(lessonsDir));
+  }
+
+  get(id: string): Stage {
+    const stage = this.byId.get(id);
+    if (!stage) {
+      throw new LabError(`unknown stage "${id}"`, `known stages: ${[...this.byId.keys()].join(', ')}`);
+    }
+    return stage;
+  }
+
+  all(): Stage[] {
+    return [...this.byId.values()];
+  }
+}

@@ -1,0 +1,219 @@
+// The telemetry hub: every event, from instances and from the lab itself,
+// goes through publish(). The hub folds events into one model (instances,
+// connected clients, recent messages with expected vs delivered recipients)
+// and passes them on to subscribers (the UI's event stream). `lab status` and
+// the UI both read this model, so they cannot disagree.
+
+import type { AdapterKind, Broadcast, Transport } from '../../app/config.ts';
+import type { InstanceEvent, LabEvent, OmitFrom, TelemetryEvent } from './events.ts';
+
+export interface InstanceView {
+  serverId: string;
+  port: number;
+  pid: number | null;
+  online: boolean;
+  draining: boolean;
+  adapter: AdapterKind | null;
+  broadcast: Broadcast | null;
+}
+
+export interface ClientView {
+  socketId: string;
+  /** auth.name, or the socket id when the client gave none. */
+  clientId: string;
+  serverId: string;
+  transport: Transport;
+  address: string;
+  rooms: string[];
+  recovered: boolean;
+}
+
+export interface MessageView {
+  msgId: string;
+  room: string;
+  from: string;
+  /** The instance that received it from the sender. */
+  origin: string;
+  at: number;
+  /** Clients in the room, on any instance, when the message was sent. */
+  expected: string[];
+  /** clientId → the instance that wrote the message to it. */
+  delivered: Record<string, string>;
+}
+
+export interface HubSnapshot {
+  instances: InstanceView[];
+  clients: ClientView[];
+  messages: MessageView[];
+  redis: { port: number; running: boolean } | null;
+  nginx: { port: number; mode: string | null } | null;
+  stage: { id: string; lesson: string | null; phase: string } | null;
+}
+
+const MAX_MESSAGES = 500;
+const MAX_EVENTS = 5_000;
+
+export type Listener = (event: TelemetryEvent) => void;
+
+export class TelemetryHub {
+  private readonly instances = new Map<string, InstanceView>();
+  private readonly clients = new Map<string, ClientView>();
+  private readonly messages = new Map<string, MessageView>();
+  private readonly listeners = new Set<Listener>();
+  /** Recent events, oldest first, for a UI that connects late or replays. */
+  readonly recent: TelemetryEvent[] = [];
+  private redis: HubSnapshot['redis'] = null;
+  private nginx: HubSnapshot['nginx'] = null;
+  private stage: HubSnapshot['stage'] = null;
+
+  /** Rebuild a hub from a snapshot (the UI does this, then applies the live stream). */
+  static fromSnapshot(snap: HubSnapshot): TelemetryHub {
+    const hub = new TelemetryHub();
+    for (const i of snap.instances) hub.instances.set(i.serverId, { ...i });
+    for (const c of snap.clients) hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms] });
+    for (const m of snap.messages) hub.messages.set(m.msgId, { ...m, delivered: { ...m.delivered } });
+    hub.redis = snap.redis;
+    hub.nginx = snap.nginx;
+    hub.stage = snap.stage;
+    return hub;
+  }
+
+  /** Record something the lab itself did. */
+  lab(event: OmitFrom<LabEvent, 'at'>): void {
+    this.publish({ ...event, at: Date.now() } as LabEvent);
+  }
+
+  publish(event: TelemetryEvent): void {
+    this.apply(event);
+    this.recent.push(event);
+    if (this.recent.length > MAX_EVENTS) this.recent.splice(0, this.recent.length - MAX_EVENTS);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): HubSnapshot {
+    return {
+      instances: [...this.instances.values()].sort((a, b) => a.port - b.port),
+      clients: [...this.clients.values()],
+      messages: [...this.messages.values()],
+      redis: this.redis,
+      nginx: this.nginx,
+      stage: this.stage,
+    };
+  }
+
+  connectionsOf(serverId: string): number {
+    let n = 0;
+    for (const c of this.clients.values()) if (c.serverId === serverId) n++;
+    return n;
+  }
+
+  message(msgId: string): MessageView | undefined {
+    return this.messages.get(msgId);
+  }
+
+  private apply(e: TelemetryEvent): void {
+    switch (e.t) {
+      case 'stage':
+        this.stage = { id: e.stage, lesson: e.lesson, phase: e.phase };
+        break;
+      case 'redis':
+        this.redis = { port: e.port, running: e.running };
+        break;
+      case 'nginx':
+        this.nginx = e.mode === null ? null : { port: e.port, mode: e.mode };
+        break;
+      case 'instance-state': {
+        const view = this.instance(e.serverId, e.port);
+        if (view.pid !== e.pid || !e.online) this.dropClientsOf(e.serverId);
+        Object.assign(view, { pid: e.pid, online: e.online, port: e.port });
+        if (!e.online) view.draining = false;
+        break;
+      }
+      case 'instance-removed':
+        this.dropClientsOf(e.serverId);
+        this.instances.delete(e.serverId);
+        break;
+      case 'progress':
+      case 'handshake-failed':
+        break;
+      default:
+        this.applyInstanceEvent(e);
+    }
+  }
+
+  private applyInstanceEvent(e: InstanceEvent): void {
+    switch (e.t) {
+      case 'instance-up': {
+        const view = this.instance(e.serverId, e.port);
+        // A new process for this id: whatever the old one held is gone.
+        if (view.pid !== e.pid) this.dropClientsOf(e.serverId);
+        Object.assign(view, { pid: e.pid, port: e.port, online: true, draining: false, adapter: e.adapter, broadcast: e.broadcast });
+        break;
+      }
+      case 'connected':
+        this.clients.set(e.socketId, {
+          socketId: e.socketId,
+          clientId: e.clientId,
+          serverId: e.serverId,
+          transport: e.transport,
+          address: e.address,
+          rooms: [],
+          recovered: e.recovered,
+        });
+        break;
+      case 'upgraded': {
+        const c = this.clients.get(e.socketId);
+        if (c) c.transport = e.transport;
+        break;
+      }
+      case 'joined': {
+        const c = this.clients.get(e.socketId);
+        if (c && !c.rooms.includes(e.room)) c.rooms.push(e.room);
+        break;
+      }
+      case 'disconnected':
+        this.clients.delete(e.socketId);
+        break;
+      case 'received': {
+        const expected = [...this.clients.values()].filter((c) => c.rooms.includes(e.room)).map((c) => c.clientId);
+        this.messages.set(e.msgId, { msgId: e.msgId, room: e.room, from: e.from, origin: e.serverId, at: e.at, expected, delivered: {} });
+        if (this.messages.size > MAX_MESSAGES) this.messages.delete(this.messages.keys().next().value!);
+        break;
+      }
+      case 'delivered': {
+        const m = this.messages.get(e.msgId);
+        if (!m) break;
+        for (const socketId of e.socketIds) {
+          const c = this.clients.get(socketId);
+          m.delivered[c?.clientId ?? socketId] = e.serverId;
+        }
+        break;
+      }
+      case 'draining': {
+        const view = this.instances.get(e.serverId);
+        if (view) view.draining = true;
+        break;
+      }
+      case 'refused':
+        break;
+    }
+  }
+
+  private instance(serverId: string, port: number): InstanceView {
+    let view = this.instances.get(serverId);
+    if (!view) {
+      view = { serverId, port, pid: null, online: false, draining: false, adapter: null, broadcast: null };
+      this.instances.set(serverId, view);
+    }
+    return view;
+  }
+
+  private dropClientsOf(serverId: string): void {
+    for (const [id, c] of this.clients) if (c.serverId === serverId) this.clients.delete(id);
+  }
+}

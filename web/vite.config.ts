@@ -1,0 +1,14 @@
+import { defineConfig } from 'vite';
+
+// `npm run dev:web` serves this with hot reload on :5173 and forwards the API
+// to a running lab on :4000; `npm start` serves the built dist/ itself.
+export default defineConfig({
+  root: import.meta.dirname,
+  build: { outDir: 'dist', emptyOutDir: true },
+  server: {
+    host: '127.0.0.1',
+    proxy: {
+      '/api': { target: 'http://127.0.0.1:4000', changeOrigin: true },
+    },
+  },
+});
