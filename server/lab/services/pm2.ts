@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { LabError } from '../errors.ts';
-import { isAlive, isOurs, sleep, stopProcess } from '../processes.ts';
+import { isAlive, isOurs, stopProcess } from '../processes.ts';
 import { repoRoot } from '../settings.ts';
 
 const require = createRequire(import.meta.url);
@@ -35,11 +35,10 @@ export interface Pm2Process {
 // The parts of PM2's programmatic API the lab uses (pm2 ships no types for `custom`).
 interface Pm2Api {
   connect(cb: (err: Error | null) => void): void;
-  disconnect(): void;
+  disconnect(cb: () => void): void;
   start(app: Pm2AppDef, cb: (err: Error | null) => void): void;
   delete(name: string, cb: (err: Error | null) => void): void;
   list(cb: (err: Error | null, list: RawProcess[]) => void): void;
-  killDaemon(cb: (err: Error | null) => void): void;
 }
 interface RawProcess {
   name: string;
@@ -87,26 +86,27 @@ export class Pm2 {
     await call<void>((cb) => this.need().delete(name, cb));
   }
 
-  /** Stop every app and the daemon itself, and return only once the daemon is gone. Works after a crash of the lab too. */
+  /**
+   * Stop every app and the daemon itself; returns once the daemon is gone.
+   * Works after a crash of the lab too. Not PM2's killDaemon(): when the
+   * daemon's socket closes before its SIGQUIT notice arrives, PM2's client
+   * retries the connection forever. So: delete the apps, close our connection
+   * while the daemon still answers, then end the daemon by PID.
+   */
   async kill(): Promise<void> {
     if (!this.api && !daemonAlive(this.home)) return;
     const pid = readPid(daemonPidFile(this.home));
     await this.connect();
-    process.env.PM2_SILENT = 'true';
-    await call<void>((cb) => this.need().killDaemon(cb)).catch(() => {});
-    this.api?.disconnect();
-    this.api = null;
-    if (pid === null) return;
-    // killDaemon answers before the daemon has exited. Wait for it (its parent reaps it),
-    // and end it by PID if it lingers, but only if it is still really ours.
-    const deadline = Date.now() + 3000;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(20);
-    await stopProcess(pid, daemonMarker(this.home));
+    // Each instance gets SIGINT (a graceful drain), then SIGKILL after its kill_timeout.
+    await call<void>((cb) => this.need().delete('all', cb)).catch(() => {}); // "not found" when there are none
+    await this.disconnect();
+    if (pid !== null) await stopProcess(pid, daemonMarker(this.home));
   }
 
-  disconnect(): void {
-    this.api?.disconnect();
+  disconnect(): Promise<void> {
+    const api = this.api;
     this.api = null;
+    return api ? new Promise((resolve) => api.disconnect(() => resolve())) : Promise.resolve();
   }
 
   private need(): Pm2Api {

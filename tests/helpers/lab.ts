@@ -1,0 +1,53 @@
+// Real labs for tests: real Redis, nginx, PM2 and instances, on ports picked
+// at run time and in a private run directory, so tests never collide with a
+// learner's lab or with each other.
+
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import { Lab } from '../../server/lab/lab.ts';
+import { findFreePortRange } from '../../server/lab/ports.ts';
+import { repoRoot, type LabSettings } from '../../server/lab/settings.ts';
+
+export async function testSettings(): Promise<LabSettings> {
+  const base = await findFreePortRange(14);
+  return {
+    ports: { ui: base, nginx: base + 1, redis: base + 2, instanceBase: base + 4 },
+    runDir: mkdtempSync(path.join(os.tmpdir(), 'lab-test-')),
+    externalRedisUrl: null,
+    lessonsDir: path.join(repoRoot, 'lessons'),
+  };
+}
+
+export async function startLab(stage: string, settings?: LabSettings): Promise<Lab> {
+  return Lab.up(settings ?? (await testSettings()), stage);
+}
+
+/** Poll until `probe` returns something other than undefined/false. */
+export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A plain socket.io-client, as a learner's script would open one; resolves on `welcome`. */
+export async function connectClient(
+  url: string,
+  name: string,
+  opts: Partial<ManagerOptions & SocketOptions> = {},
+): Promise<{ socket: Socket; serverId: string }> {
+  const socket = io(url, { forceNew: true, reconnection: false, auth: { name }, ...opts });
+  const serverId = await new Promise<string>((resolve, reject) => {
+    socket.once('welcome', (w: { serverId: string }) => resolve(w.serverId));
+    socket.once('connect_error', (err) => reject(err));
+    setTimeout(() => reject(new Error(`${name}: no welcome within 5 s`)), 5000);
+  });
+  return { socket, serverId };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,44 @@
+// `npm test`: every tests/**/*.test.ts with Node's test runner, each file in
+// its own process (a lab per process: PM2's API keeps its home in module
+// state), then one closing line: "N passed, N failed".
+//
+//   npm test                      everything
+//   npm test -- tests/unit        only files under a path (or a single file)
+
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+function testFiles(dir: string): string[] {
+  if (statSync(dir).isFile()) return [dir];
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith('.test.ts') ? [path.join(dir, e.name)] : []))
+    .sort();
+}
+
+const wanted = process.argv.slice(2);
+const files = (wanted.length ? wanted.map((p) => path.resolve(p)) : [root]).flatMap(testFiles);
+// Two cores: unit files are cheap, each integration file runs a whole stack.
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+
+let passed = 0;
+let failed = 0;
+const stream = run({ files, concurrency, timeout: 180_000 });
+// Count tests, not suites. A file that crashes before defining any test is
+// reported as one failed test named after the file, so it counts too.
+stream.on('test:pass', (e) => {
+  if (e.details.type !== 'suite' && !e.skip && !e.todo) passed++;
+});
+stream.on('test:fail', (e) => {
+  if (e.details.type !== 'suite') failed++;
+});
+const report = stream.compose(new spec());
+report.pipe(process.stdout, { end: false });
+await finished(report);
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
