@@ -32,7 +32,7 @@ export interface MessageView {
   msgId: string;
   room: string;
   from: string;
-  /** The instance that received it from the sender. */
+  /** The instance that received it from the sender ('' until its report arrives). */
   origin: string;
   at: number;
   /** Clients in the room, on any instance, when the message was sent. */
@@ -179,15 +179,16 @@ export class TelemetryHub {
       case 'disconnected':
         this.clients.delete(e.socketId);
         break;
+      // Instances flush on their own clocks, so a remote instance's 'delivered'
+      // can arrive before the origin's 'received': either one opens the record.
       case 'received': {
+        const m = this.messageRecord(e.msgId, e.at);
         const expected = [...this.clients.values()].filter((c) => c.rooms.includes(e.room)).map((c) => c.clientId);
-        this.messages.set(e.msgId, { msgId: e.msgId, room: e.room, from: e.from, origin: e.serverId, at: e.at, expected, delivered: {} });
-        if (this.messages.size > MAX_MESSAGES) this.messages.delete(this.messages.keys().next().value!);
+        Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at, expected });
         break;
       }
       case 'delivered': {
-        const m = this.messages.get(e.msgId);
-        if (!m) break;
+        const m = this.messageRecord(e.msgId, e.at);
         for (const socketId of e.socketIds) {
           const c = this.clients.get(socketId);
           m.delivered[c?.clientId ?? socketId] = e.serverId;
@@ -202,6 +203,16 @@ export class TelemetryHub {
       case 'refused':
         break;
     }
+  }
+
+  private messageRecord(msgId: string, at: number): MessageView {
+    let m = this.messages.get(msgId);
+    if (!m) {
+      m = { msgId, room: '', from: '', origin: '', at, expected: [], delivered: {} };
+      this.messages.set(msgId, m);
+      if (this.messages.size > MAX_MESSAGES) this.messages.delete(this.messages.keys().next().value!);
+    }
+    return m;
   }
 
   private instance(serverId: string, port: number): InstanceView {
