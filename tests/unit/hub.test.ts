@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { InstanceEvent } from '../../server/lab/telemetry/events.ts';
+import { TelemetryHub } from '../../server/lab/telemetry/hub.ts';
+
+const at = 1;
+const connect = (serverId: string, socketId: string, clientId: string): InstanceEvent => ({ t: 'connected', serverId, at, socketId, clientId, transport: 'polling', address: '127.0.0.1', recovered: false });
+const join = (serverId: string, socketId: string, room: string): InstanceEvent => ({ t: 'joined', serverId, at, socketId, room });
+
+function twoInstances(): TelemetryHub {
+  const hub = new TelemetryHub();
+  hub.publish({ t: 'instance-up', serverId: 's1', at, pid: 10, port: 3001, adapter: 'none', broadcast: 'rooms' });
+  hub.publish({ t: 'instance-up', serverId: 's2', at, pid: 20, port: 3002, adapter: 'none', broadcast: 'rooms' });
+  for (const [s, sock, name] of [['s1', 'a', 'alice'], ['s2', 'b', 'bob'], ['s2', 'c', 'carol']] as const) {
+    hub.publish(connect(s, sock, name));
+    hub.publish(join(s, sock, 'lobby'));
+  }
+  return hub;
+}
+
+describe('telemetry hub', () => {
+  test('expected vs delivered, whichever report arrives first', () => {
+    const hub = twoInstances();
+    hub.publish({ t: 'delivered', serverId: 's2', at, msgId: 'm1', socketIds: ['b'] }); // before 'received'
+    hub.publish({ t: 'received', serverId: 's1', at, msgId: 'm1', room: 'lobby', from: 'alice', socketId: 'a' });
+    hub.publish({ t: 'delivered', serverId: 's1', at, msgId: 'm1', socketIds: ['a'] });
+    const m = hub.message('m1')!;
+    assert.equal(m.origin, 's1');
+    assert.deepEqual(m.expected.sort(), ['alice', 'bob', 'carol']);
+    assert.deepEqual(m.delivered, { bob: 's2', alice: 's1' });
+  });
+
+  test('connection counts follow connects, disconnects and instance restarts', () => {
+    const hub = twoInstances();
+    assert.equal(hub.connectionsOf('s2'), 2);
+    hub.publish({ t: 'disconnected', serverId: 's2', at, socketId: 'b', reason: 'client namespace disconnect' });
+    assert.equal(hub.connectionsOf('s2'), 1);
+    // s2 restarted under a new pid: its old sockets are gone with the old process.
+    hub.publish({ t: 'instance-up', serverId: 's2', at, pid: 21, port: 3002, adapter: 'redis', broadcast: 'rooms' });
+    assert.equal(hub.connectionsOf('s2'), 0);
+    assert.equal(hub.connectionsOf('s1'), 1);
+    hub.publish({ t: 'instance-state', serverId: 's1', at, port: 3001, pid: null, online: false });
+    assert.equal(hub.connectionsOf('s1'), 0);
+    hub.publish({ t: 'instance-removed', serverId: 's1', at });
+    assert.deepEqual(hub.snapshot().instances.map((i) => i.serverId), ['s2']);
+  });
+
+  test('a hub rebuilt from a snapshot (as the UI does) folds further events the same way', () => {
+    const hub = twoInstances();
+    const copy = TelemetryHub.fromSnapshot(JSON.parse(JSON.stringify(hub.snapshot())));
+    const more: InstanceEvent[] = [
+      { t: 'upgraded', serverId: 's1', at, socketId: 'a', transport: 'websocket' },
+      { t: 'received', serverId: 's2', at, msgId: 'm2', room: 'lobby', from: 'bob', socketId: 'b' },
+      { t: 'delivered', serverId: 's2', at, msgId: 'm2', socketIds: ['b', 'c'] },
+    ];
+    for (const e of more) {
+      hub.publish(e);
+      copy.publish(e);
+    }
+    assert.deepEqual(copy.snapshot(), hub.snapshot());
+  });
+
+  test('subscribers see every event; recent events are bounded', () => {
+    const hub = new TelemetryHub();
+    const seen: string[] = [];
+    const stop = hub.subscribe((e) => seen.push(e.t));
+    hub.lab({ t: 'progress', step: 'x' });
+    stop();
+    hub.lab({ t: 'progress', step: 'y' });
+    assert.deepEqual(seen, ['progress']);
+    for (let i = 0; i < 6000; i++) hub.lab({ t: 'progress', step: String(i) });
+    assert.equal(hub.recent.length, 5000);
+  });
+});

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { repoRoot } from '../../server/lab/settings.ts';
+import { StageCatalog, parseStage } from '../../server/lab/stages.ts';
+
+function lessonsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.join(dir, name), { recursive: true });
+    writeFileSync(path.join(dir, name, 'lesson.json'), content);
+  }
+  return dir;
+}
+const minimal = (stages: object[]): string => JSON.stringify({ title: 't', stages });
+
+describe('stages are data', () => {
+  test("the repo's lessons load, and the contract's aliases exist", () => {
+    const catalog = StageCatalog.load(path.join(repoRoot, 'lessons'));
+    const start = catalog.get('start');
+    assert.deepEqual([start.instances, start.loadBalancer, start.adapter, start.broadcast], [1, 'none', 'none', 'naive-set']);
+    const scaled = catalog.get('scaled');
+    assert.deepEqual([scaled.instances, scaled.loadBalancer, scaled.adapter, scaled.redis], [3, 'ip-hash', 'redis', true]);
+  });
+
+  test('a stage states only what differs; the rest are defaults', () => {
+    const s = parseStage({ id: 'x', title: 'X', instances: 2 }, 'L', 'here');
+    assert.equal(s.instances, 2);
+    assert.equal(s.pingInterval, 25_000);
+    assert.ok(s.proxyReadTimeout * 1000 > s.pingInterval + s.pingTimeout, 'default proxy timeout outlives a ping cycle');
+  });
+
+  test('bad fields are refused with the file, stage and field named', () => {
+    const where = 'lessons/99-x/lesson.json stages[0]';
+    const cases: [object, RegExp][] = [
+      [{ id: 'x', title: 'X', instances: 0 }, /field "instances" must be an integer from 1 to 9, got 0/],
+      [{ id: 'x', title: 'X', loadBalancer: 'random' }, /"loadBalancer" must be one of none, round-robin, ip-hash/],
+      [{ id: 'x', title: 'X', transports: [] }, /"transports" must be a non-empty list/],
+      [{ id: 'x', title: 'X', instanceCount: 3 }, /unknown field "instanceCount"/],
+      [{ id: 'Bad Id', title: 'X' }, /"id" must be lower-case/],
+      [{ id: 'x' }, /needs a "title"/],
+    ];
+    for (const [raw, message] of cases) {
+      assert.throws(() => parseStage(raw, '99-x', where), (err: Error) => {
+        assert.match(err.message, message);
+        assert.ok(err.message.startsWith(where));
+        return true;
+      });
+    }
+  });
+
+  test('malformed lesson files are errors naming the file', () => {
+    assert.throws(() => StageCatalog.load(lessonsDir({ '01-a': '{ nope' })), /01-a[/\\]lesson\.json is not valid JSON/);
+    assert.throws(() => StageCatalog.load(lessonsDir({ '01-a': '{"title":"t"}' })), /"stages" must be a list/);
+    assert.throws(
+      () => StageCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]), '02-b': minimal([{ id: 'start', title: 'b' }]) })),
+      /stage id "start" is defined twice: in 01-a and 02-b/,
+    );
+    assert.throws(() => StageCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]) })), /no lesson defines the stage "scaled"/);
+  });
+
+  test('unknown stage ids list the known ones', () => {
+    const catalog = StageCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }, { id: 'scaled', title: 'b' }]) }));
+    assert.throws(() => catalog.get('nope'), (err: Error & { hint?: string }) => {
+      assert.match(err.message, /unknown stage "nope"/);
+      assert.equal(err.hint, 'known stages: start, scaled');
+      return true;
+    });
+  });
+});
