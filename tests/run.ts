@@ -5,7 +5,9 @@
 //   npm test                      everything
 //   npm test -- tests/unit        only files under a path (or a single file)
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
@@ -13,6 +15,22 @@ import { spec } from 'node:test/reporters';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
+
+function leftoverProcesses(): { pid: number; cmd: string }[] {
+  const marker = path.join(os.tmpdir(), 'lab-test-');
+  const runSeconds = process.uptime();
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-eo', 'pid=,etimes=,args='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((m): m is RegExpMatchArray => m !== null && m[3]!.includes(marker) && Number(m[2]) <= runSeconds)
+    .map((m) => ({ pid: Number(m[1]), cmd: m[3]! }));
+}
 
 function testFiles(dir: string): string[] {
   if (statSync(dir).isFile()) return [dir];
@@ -40,5 +58,22 @@ stream.on('test:fail', (e) => {
 const report = stream.compose(new spec());
 report.pipe(process.stdout, { end: false });
 await finished(report);
+
+// The lifecycle promise, checked for the whole run: no test may leave a PM2
+// daemon, nginx or Redis of its lab behind. Test labs live in <tmp>/lab-test-*,
+// which their daemons name on their command lines; only processes started
+// during this run are considered (and ended, by PID).
+const leaks = leftoverProcesses();
+if (leaks.length > 0) {
+  failed++;
+  process.stdout.write(`\n✖ processes left behind by the tests:\n${leaks.map((l) => `  ${l.pid} ${l.cmd}`).join('\n')}\n`);
+  for (const { pid } of leaks) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+}
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exitCode = failed > 0 || passed === 0 ? 1 : 0;

@@ -54,6 +54,20 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function up(settings: LabSettings, stageId: string): Promise<number> {
+  // Catch Ctrl-C from the very first moment: a signal during start-up must
+  // not kill the lab halfway, leaving Redis, nginx or PM2 behind. Start-up
+  // finishes (or fails and cleans up after itself), then everything stops.
+  let stopReason: string | null = null;
+  let wake = (): void => {};
+  const requestStop = (why: string): void => {
+    if (stopReason) return;
+    stopReason = why;
+    wake();
+  };
+  process.on('SIGINT', () => requestStop('Ctrl-C'));
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+  process.on('SIGHUP', () => requestStop('terminal closed'));
+
   const started = performance.now();
   await ensureWebBuilt((line) => console.log(`  ${line}`));
   console.log(`Starting the lab in stage "${stageId}"…`);
@@ -63,19 +77,16 @@ async function up(settings: LabSettings, stageId: string): Promise<number> {
   console.log(formatStatus(lab.status()));
   console.log(`\n  Open the lab: ${lab.control.url}\n\n  Ctrl-C stops everything.`);
 
+  // Until a signal, or `lab down` through the control API (which stops the lab itself).
   await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (why: string): void => {
-      if (stopping) return;
-      stopping = true;
-      console.log(`\n${why}: stopping the lab…`);
-      void lab.down().finally(resolve);
-    };
+    wake = resolve;
     lab.onDown = resolve;
-    process.on('SIGINT', () => stop('Ctrl-C'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGHUP', () => stop('terminal closed'));
+    if (stopReason) resolve();
   });
+  if (stopReason) {
+    console.log(`\n${stopReason}: stopping the lab…`);
+    await lab.down();
+  }
   console.log('The lab is down: Redis, nginx and every instance have stopped.');
   return 0;
 }

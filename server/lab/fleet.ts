@@ -40,6 +40,8 @@ export class FleetClient {
   /** msgId → the message as received. */
   readonly received = new Map<string, ChatMessage>();
   socket!: Socket;
+  /** Called once connected and joined to its rooms (used while `add` waits). */
+  onReady: (() => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -92,7 +94,7 @@ export class Fleet {
     return client;
   }
 
-  /** Add `count` clients and wait until each has connected (or failed to). */
+  /** Add `count` clients and wait until each has connected and joined `rooms` (or failed to). */
   async add(count: number, opts: { source?: SourceMode; rooms?: string[]; timeoutMs?: number } = {}): Promise<FleetClient[]> {
     if (!Number.isInteger(count) || count < 1 || count > 5000) throw new LabError('count must be an integer from 1 to 5000');
     const added: FleetClient[] = [];
@@ -185,7 +187,7 @@ export class Fleet {
       c.serverId = w.serverId;
       c.lastError = null;
       // Rooms live on the server-side socket: after any reconnect they are empty again.
-      for (const room of c.rooms) void this.joinRoom(c, room);
+      void Promise.all([...c.rooms].map((room) => this.joinRoom(c, room))).then(() => c.onReady?.());
     });
     socket.on('chat', (m: ChatMessage) => c.received.set(m.msgId, m));
     socket.on('disconnect', () => (c.serverId = null));
@@ -197,7 +199,7 @@ export class Fleet {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        socket.off('welcome', done);
+        c.onReady = undefined;
         socket.off('connect_error', failedForGood);
         resolve();
       };
@@ -206,7 +208,7 @@ export class Fleet {
         if (!socket.active) done();
       };
       const timer = setTimeout(done, timeoutMs);
-      socket.on('welcome', done);
+      c.onReady = done;
       socket.on('connect_error', failedForGood);
     });
   }

@@ -178,6 +178,8 @@ export class Lab {
       status: this.status(),
       fleet: this.fleet.list().map((c) => c.view()),
       stages: this.catalog.all().map((s) => ({ id: s.id, title: s.title, lesson: s.lesson })),
+      /** The latest events, so a page opened late still has a history to show. */
+      recent: this.hub.recent.slice(-200),
       lessons: this.catalog.lessons.map((l) => ({ id: l.id, title: l.title })),
     };
   }

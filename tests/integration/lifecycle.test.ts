@@ -85,8 +85,10 @@ describe('lab lifecycle through the CLI', () => {
     const second = await cliUp(s, 'start');
     assert.match(second.output(), /cleaned up after a previous lab/);
     assert.deepEqual(pids.filter(isAlive), []);
+    const secondPids = pidsOf(readRunState(s.runDir)!);
     second.child.kill('SIGINT');
-    await new Promise((r) => second.child.once('exit', r));
+    assert.equal(await new Promise((r) => second.child.once('exit', r)), 0, second.output());
+    assert.deepEqual(secondPids.filter(isAlive), [], second.output());
   });
 });
 

@@ -5,7 +5,7 @@ import { TelemetryHub } from '../../server/lab/telemetry/hub.ts';
 
 const at = 1;
 const connect = (serverId: string, socketId: string, clientId: string): InstanceEvent => ({ t: 'connected', serverId, at, socketId, clientId, transport: 'polling', address: '127.0.0.1', recovered: false });
-const join = (serverId: string, socketId: string, room: string): InstanceEvent => ({ t: 'joined', serverId, at, socketId, room });
+const join = (serverId: string, socketId: string, room: string, when = at): InstanceEvent => ({ t: 'joined', serverId, at: when, socketId, room });
 
 function twoInstances(): TelemetryHub {
   const hub = new TelemetryHub();
@@ -28,6 +28,22 @@ describe('telemetry hub', () => {
     assert.equal(m.origin, 's1');
     assert.deepEqual(m.expected.sort(), ['alice', 'bob', 'carol']);
     assert.deepEqual(m.delivered, { bob: 's2', alice: 's1' });
+  });
+
+  test('expected recipients are judged by event time, not by the order reports arrive in', () => {
+    const hub = twoInstances();
+    hub.publish(connect('s2', 'd', 'dave'));
+    // s1 reports a message sent at t=100 before s2 reports that dave joined at t=50:
+    hub.publish({ t: 'received', serverId: 's1', at: 100, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a' });
+    hub.publish(join('s2', 'd', 'lobby', 50));
+    // ...and erin, who joined after the message, is not expected to have it.
+    hub.publish(connect('s2', 'e', 'erin'));
+    hub.publish(join('s2', 'e', 'lobby', 150));
+    assert.deepEqual(hub.message('m')!.expected.sort(), ['alice', 'bob', 'carol', 'dave']);
+    // A delivery proves membership even if the join report never came.
+    hub.publish(connect('s1', 'f', 'frank'));
+    hub.publish({ t: 'delivered', serverId: 's1', at: 101, msgId: 'm', socketIds: ['f'] });
+    assert.ok(hub.message('m')!.expected.includes('frank'));
   });
 
   test('connection counts follow connects, disconnects and instance restarts', () => {

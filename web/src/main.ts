@@ -27,21 +27,27 @@ function redraw(): void {
   });
 }
 
+function log(event: TelemetryEvent): void {
+  const line = renderEvent(event);
+  if (!line) return;
+  events.prepend(line);
+  while (events.childElementCount > 200) events.lastElementChild!.remove();
+}
+
 function connect(): void {
   const stream = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
   stream.addEventListener('snapshot', (e) => {
-    hub = TelemetryHub.fromSnapshot(JSON.parse((e as MessageEvent<string>).data) as HubSnapshot);
+    const snap = JSON.parse((e as MessageEvent<string>).data) as HubSnapshot & { recent: TelemetryEvent[] };
+    hub = TelemetryHub.fromSnapshot(snap);
+    events.replaceChildren();
+    for (const event of snap.recent) log(event);
     connLabel.textContent = 'live';
     redraw();
   });
   stream.onmessage = (e: MessageEvent<string>) => {
     const event = JSON.parse(e.data) as TelemetryEvent;
     hub.publish(event);
-    const line = renderEvent(event);
-    if (line) {
-      events.prepend(line);
-      while (events.childElementCount > 200) events.lastElementChild!.remove();
-    }
+    log(event);
     redraw();
   };
   stream.onerror = () => {

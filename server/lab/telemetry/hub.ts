@@ -25,6 +25,8 @@ export interface ClientView {
   transport: Transport;
   address: string;
   rooms: string[];
+  /** room → when this client joined it (instance clock), to judge who was a member when. */
+  joinedAt: Record<string, number>;
   recovered: boolean;
 }
 
@@ -70,8 +72,8 @@ export class TelemetryHub {
   static fromSnapshot(snap: HubSnapshot): TelemetryHub {
     const hub = new TelemetryHub();
     for (const i of snap.instances) hub.instances.set(i.serverId, { ...i });
-    for (const c of snap.clients) hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms] });
-    for (const m of snap.messages) hub.messages.set(m.msgId, { ...m, delivered: { ...m.delivered } });
+    for (const c of snap.clients) hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms], joinedAt: { ...c.joinedAt } });
+    for (const m of snap.messages) hub.messages.set(m.msgId, { ...m, expected: [...m.expected], delivered: { ...m.delivered } });
     hub.redis = snap.redis;
     hub.nginx = snap.nginx;
     hub.stage = snap.stage;
@@ -163,6 +165,7 @@ export class TelemetryHub {
           transport: e.transport,
           address: e.address,
           rooms: [],
+          joinedAt: {},
           recovered: e.recovered,
         });
         break;
@@ -173,7 +176,14 @@ export class TelemetryHub {
       }
       case 'joined': {
         const c = this.clients.get(e.socketId);
-        if (c && !c.rooms.includes(e.room)) c.rooms.push(e.room);
+        if (!c || c.rooms.includes(e.room)) break;
+        c.rooms.push(e.room);
+        c.joinedAt[e.room] = e.at;
+        // Reports from different instances arrive in any order: a join reported
+        // late still makes this client expected for messages sent after it.
+        for (const m of this.messages.values()) {
+          if (m.room === e.room && m.at >= e.at && !m.expected.includes(c.clientId)) m.expected.push(c.clientId);
+        }
         break;
       }
       case 'disconnected':
@@ -183,15 +193,21 @@ export class TelemetryHub {
       // can arrive before the origin's 'received': either one opens the record.
       case 'received': {
         const m = this.messageRecord(e.msgId, e.at);
-        const expected = [...this.clients.values()].filter((c) => c.rooms.includes(e.room)).map((c) => c.clientId);
-        Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at, expected });
+        // Expected: every client that had joined the room when the message was sent (by event time).
+        for (const c of this.clients.values()) {
+          const joined = c.joinedAt[e.room];
+          if (joined !== undefined && joined <= e.at && !m.expected.includes(c.clientId)) m.expected.push(c.clientId);
+        }
+        Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at });
         break;
       }
       case 'delivered': {
         const m = this.messageRecord(e.msgId, e.at);
         for (const socketId of e.socketIds) {
-          const c = this.clients.get(socketId);
-          m.delivered[c?.clientId ?? socketId] = e.serverId;
+          const clientId = this.clients.get(socketId)?.clientId ?? socketId;
+          m.delivered[clientId] = e.serverId;
+          // A server delivered it to a room member: that member was expected, whatever we had heard.
+          if (!m.expected.includes(clientId)) m.expected.push(clientId);
         }
         break;
       }
