@@ -10,24 +10,58 @@
 // The lab builds its instances with the same `instanceApp()` below, with the
 // settings of whichever stage it is in.
 
+const crypto = require('node:crypto');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const BASE_PORT = Number(process.env.BASE_PORT || 3001);
 const INSTANCES = Number(process.env.INSTANCES || 3);
 
 /**
+ * Bundle server/app (TypeScript) into one ES module that plain `node` runs.
+ * esbuild does it in ~10 ms, and each instance then starts ~250 ms sooner
+ * than compiling on the fly. The file is named by its content: unchanged
+ * code gives the same file, and an edit to server/app gives a new one (the
+ * lab restarts exactly the instances that still run the old code).
+ */
+function buildServer() {
+  const esbuild = require('esbuild');
+  const { outputFiles } = esbuild.buildSync({
+    entryPoints: [path.join(__dirname, 'server/app/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external', // socket.io, redis, … are loaded from node_modules
+    sourcemap: 'inline', // stack traces point at the .ts lines you wrote
+    write: false,
+  });
+  const code = outputFiles[0].contents;
+  const hash = crypto.createHash('sha1').update(code).digest('hex').slice(0, 12);
+  // Inside the repo, so `import 'socket.io'` resolves from its node_modules.
+  const dir = path.join(__dirname, '.lab', 'build');
+  const file = path.join(dir, `server-${hash}.mjs`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, code);
+    fs.renameSync(tmp, file); // atomic: a concurrent build never sees half a file
+  }
+  return file;
+}
+
+/**
  * One PM2 app = one chat instance. Fork mode, not cluster mode: cluster mode
  * shares ONE port between workers and hands connections out round robin,
  * which breaks the stickiness that HTTP long-polling needs.
  */
-function instanceApp({ serverId, port, env = {}, interpreter = 'node' }) {
+function instanceApp({ serverId, port, script, env = {}, interpreter = 'node' }) {
   return {
     name: serverId,
-    script: path.join(__dirname, 'server/app/main.ts'),
+    script,
     cwd: __dirname,
     interpreter,
-    // tsx runs the TypeScript source directly (~0.3 s extra at start-up).
-    node_args: ['--import', 'tsx'],
+    node_args: ['--enable-source-maps'],
     exec_mode: 'fork',
     autorestart: true,
     // Time between PM2's SIGINT and its SIGKILL: room for a graceful drain.
@@ -37,10 +71,12 @@ function instanceApp({ serverId, port, env = {}, interpreter = 'node' }) {
   };
 }
 
+const script = buildServer();
 const apps = Array.from({ length: INSTANCES }, (_, i) =>
   instanceApp({
     serverId: `s${i + 1}`,
     port: BASE_PORT + i,
+    script,
     env: {
       BROADCAST: 'rooms',
       ADAPTER: 'redis',
@@ -49,4 +85,4 @@ const apps = Array.from({ length: INSTANCES }, (_, i) =>
   }),
 );
 
-module.exports = { apps, instanceApp };
+module.exports = { apps, instanceApp, buildServer };

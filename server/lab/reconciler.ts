@@ -32,8 +32,8 @@ export interface ReconcilerDeps {
 export type ApplyReport = string[];
 
 const SPEC_ENV = 'LAB_SPEC';
-/** Every instance's command line contains its entry script. */
-export const INSTANCE_MARKER = 'server/app/main.ts';
+/** Every instance runs a bundle of server/app, which its command line names. */
+export const INSTANCE_MARKER = '/.lab/build/server-';
 
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
@@ -113,7 +113,7 @@ export class Reconciler {
 
   // ── Instances (PM2) ──────────────────────────────────────────────────────
   /** The PM2 app for instance `index` of `stage`. Its LAB_SPEC hash says whether a running one still fits. */
-  desiredApp(stage: Stage, index: number): Pm2AppDef {
+  desiredApp(stage: Stage, index: number, script: string): Pm2AppDef {
     const { settings, state } = this.deps;
     const serverId = serverIdOf(index);
     const port = instancePort(settings.ports, index);
@@ -135,7 +135,7 @@ export class Reconciler {
       LAB_TELEMETRY_URL: this.deps.telemetryUrl,
       LAB_TELEMETRY_TOKEN: state.token,
     };
-    const app = ecosystem.instanceApp({ serverId, port, env, interpreter: process.execPath });
+    const app = ecosystem.instanceApp({ serverId, port, script, env, interpreter: process.execPath });
     app.env[SPEC_ENV] = specHash(app);
     return app;
   }
@@ -144,7 +144,9 @@ export class Reconciler {
     const { pm2, hub } = this.deps;
     await pm2.connect();
     const running = new Map((await pm2.list()).map((p) => [p.name, p] as const));
-    const desired = Array.from({ length: stage.instances }, (_, i) => this.desiredApp(stage, i));
+    // Bundled afresh each time: if the learner edited server/app, the bundle (and so the spec) changes.
+    const script = ecosystem.buildServer();
+    const desired = Array.from({ length: stage.instances }, (_, i) => this.desiredApp(stage, i, script));
     const desiredNames = new Set(desired.map((a) => a.name));
 
     // Instances the stage no longer has.
@@ -287,6 +289,7 @@ function specHash(app: Pm2AppDef): string {
 /** What changed between a running instance and the desired one, in the instance's own env names. */
 function describeChange(current: Pm2Process, desired: Pm2AppDef): string {
   if (!current.online) return 'was not online';
+  if (current.script !== desired.script) return 'server/app changed';
   const changed = Object.values(ENV)
     .filter((key) => key in desired.env && current.env[key] !== desired.env[key])
     .map((key) => `${key} ${current.env[key] ?? '∅'} → ${desired.env[key]}`);

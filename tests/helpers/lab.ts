@@ -2,7 +2,7 @@
 // at run time and in a private run directory, so tests never collide with a
 // learner's lab or with each other.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
@@ -10,11 +10,19 @@ import { Lab } from '../../server/lab/lab.ts';
 import { findFreePortRange } from '../../server/lab/ports.ts';
 import { repoRoot, type LabSettings } from '../../server/lab/settings.ts';
 
+/** Run directories of this test process, removed when it exits. */
+const runDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function testSettings(): Promise<LabSettings> {
   const base = await findFreePortRange(14);
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'lab-test-'));
+  runDirs.push(runDir);
   return {
     ports: { ui: base, nginx: base + 1, redis: base + 2, instanceBase: base + 4 },
-    runDir: mkdtempSync(path.join(os.tmpdir(), 'lab-test-')),
+    runDir,
     externalRedisUrl: null,
     lessonsDir: path.join(repoRoot, 'lessons'),
   };

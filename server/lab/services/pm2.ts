@@ -14,7 +14,9 @@ const require = createRequire(import.meta.url);
 
 /** What ecosystem.config.js exports besides `apps`. */
 interface Ecosystem {
-  instanceApp(opts: { serverId: string; port: number; env: Record<string, string>; interpreter?: string }): Pm2AppDef;
+  /** Bundles server/app; returns the path of the bundle (named by its content). */
+  buildServer(): string;
+  instanceApp(opts: { serverId: string; port: number; script: string; env: Record<string, string>; interpreter?: string }): Pm2AppDef;
 }
 export interface Pm2AppDef {
   name: string;
@@ -26,6 +28,8 @@ export const ecosystem = require(path.join(repoRoot, 'ecosystem.config.js')) as 
 
 export interface Pm2Process {
   name: string;
+  /** The script it runs. */
+  script: string;
   pid: number;
   online: boolean;
   env: Record<string, string>;
@@ -70,6 +74,7 @@ export class Pm2 {
     const raw = await call<RawProcess[]>((cb) => this.need().list(cb));
     return raw.map((p) => ({
       name: p.name,
+      script: String(p.pm2_env.pm_exec_path ?? ''),
       pid: p.pid,
       online: p.pm2_env.status === 'online',
       env: { ...(p.pm2_env.env ?? {}), ...pickStrings(p.pm2_env) },
