@@ -77,12 +77,15 @@ export class Fleet {
   private next = 1;
   private sent = 0;
   /** Linux routes all of 127/8 to loopback; macOS only 127.0.0.1. Then nginx's realip header stands in. */
-  private readonly canBindLoopbackAliases: Promise<boolean> = canBind('127.0.5.1');
+  private readonly canBindLoopbackAliases: Promise<boolean>;
 
   constructor(
     private readonly hub: TelemetryHub,
     private target: FleetTarget,
-  ) {}
+    sources: 'auto' | 'bind' | 'header' = 'auto',
+  ) {
+    this.canBindLoopbackAliases = sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
+  }
 
   list(): FleetClient[] {
     return [...this.clients.values()];

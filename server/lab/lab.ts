@@ -46,7 +46,7 @@ export class Lab {
     initial: Stage,
   ) {
     this.stage = initial;
-    this.fleet = new Fleet(this.hub, this.fleetTarget(initial));
+    this.fleet = new Fleet(this.hub, this.fleetTarget(initial), settings.fleetSources);
     // PM2 restarts a crashed instance under a new PID: keep the run state's record current.
     hub.subscribe((e) => {
       if (e.t === 'instance-up' && state.instancePids[e.serverId] !== e.pid && !this.closed) {

@@ -21,6 +21,12 @@ export interface LabSettings {
   /** A Redis the learner chose (REDIS_URL). Without it, the lab runs its own. */
   externalRedisUrl: string | null;
   lessonsDir: string;
+  /**
+   * How fleet clients take distinct source addresses: 'bind' binds 127.0.N.1
+   * (Linux routes all of 127/8 to loopback), 'header' sends X-Forwarded-For
+   * for nginx's realip instead (macOS has only 127.0.0.1), 'auto' picks.
+   */
+  fleetSources: 'auto' | 'bind' | 'header';
 }
 
 export const defaultPorts: Ports = { ui: 4000, nginx: 8080, instanceBase: 3001, redis: 6390 };
@@ -43,7 +49,14 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LabSettin
     runDir: path.resolve(env.LAB_RUN_DIR || path.join(repoRoot, '.lab')),
     externalRedisUrl: env.REDIS_URL || null,
     lessonsDir: path.join(repoRoot, 'lessons'),
+    fleetSources: oneOf(env.LAB_FLEET_SOURCES, ['auto', 'bind', 'header'] as const, 'auto', 'LAB_FLEET_SOURCES'),
   };
+}
+
+function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[], fallback: T, name: string): T {
+  if (raw === undefined || raw === '') return fallback;
+  if (!allowed.includes(raw as T)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 export const instancePort = (ports: Ports, index: number): number => ports.instanceBase + index;

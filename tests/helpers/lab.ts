@@ -25,6 +25,7 @@ export async function testSettings(): Promise<LabSettings> {
     runDir,
     externalRedisUrl: null,
     lessonsDir: path.join(repoRoot, 'lessons'),
+    fleetSources: 'auto',
   };
 }
 

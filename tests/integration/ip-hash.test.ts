@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Lab } from '../../server/lab/lab.ts';
-import { startLab, until } from '../helpers/lab.ts';
+import { startLab, testSettings, until } from '../helpers/lab.ts';
 
 describe('stage "ip-hash": sticky sessions by client address', () => {
   let lab: Lab;
@@ -39,5 +39,26 @@ describe('stage "ip-hash": sticky sessions by client address', () => {
     const counts: Record<string, number> = {};
     for (const c of lab.fleet.list()) counts[c.serverId!] = (counts[c.serverId!] ?? 0) + 1;
     for (const i of lab.status().instances) assert.equal(i.connections, counts[i.serverId] ?? 0, i.serverId);
+  });
+});
+
+describe('ip_hash without loopback aliases (as on macOS): X-Forwarded-For through nginx realip', () => {
+  let lab: Lab;
+  before(async () => {
+    lab = await startLab('ip-hash', { ...(await testSettings()), fleetSources: 'header' });
+  });
+  after(() => lab?.down());
+
+  test('clients still spread over the instances, stick, and upgrade: the hash follows the header', async () => {
+    const clients = await lab.fleet.add(6);
+    assert.ok(clients.every((c) => c.socket.connected));
+    assert.ok(new Set(clients.map((c) => c.serverId)).size >= 2);
+    await until('every client upgraded', () => clients.every((c) => c.transport === 'websocket'));
+    await until('telemetry', () => lab.hub.snapshot().clients.length === 6);
+    // Every TCP connection comes from 127.0.0.1; only the header differs. The lab agrees on who is where.
+    for (const c of clients) {
+      const view = lab.hub.snapshot().clients.find((v) => v.clientId === c.id)!;
+      assert.equal(view.serverId, c.serverId);
+    }
   });
 });
