@@ -120,4 +120,25 @@ describe('refusals that start nothing', () => {
     });
     assert.equal(await isPortFree(s.ports.ui), true);
   });
+
+  test('doctor reports what is there, and names a taken port with its fix', async () => {
+    const s = await testSettings();
+    const ok = await cli(s, 'doctor');
+    assert.match(ok.stdout, /ok\s+redis-server/);
+    assert.match(ok.stdout, /ok\s+nginx/);
+    assert.match(ok.stdout, /ok\s+lessons\s+\d+ lessons, \d+ stages/);
+    assert.match(ok.stdout, /Everything the lab needs is here/);
+
+    const squatter = net.createServer().listen(s.ports.nginx, '127.0.0.1');
+    await new Promise((r) => squatter.once('listening', r));
+    try {
+      await assert.rejects(cli(s, 'doctor'), (err: { stdout: string; code: number }) => {
+        assert.equal(err.code, 1);
+        assert.match(err.stdout, new RegExp(`✗\\s+port ${s.ports.nginx} \\(nginx\\)\\s+in use by another process\\n\\s+→ stop what listens on ${s.ports.nginx}, or set LAB_NGINX_PORT=<port>`));
+        return true;
+      });
+    } finally {
+      squatter.close();
+    }
+  });
 });
