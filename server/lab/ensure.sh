@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs whatever the lab is missing, then gets out of the way.
-#   scripts/ensure.sh lab    npm packages + redis-server + nginx
-#   scripts/ensure.sh test   the same + chromium (for the browser tests)
+#   server/lab/ensure.sh lab    npm packages + redis-server + nginx
+#   server/lab/ensure.sh test   the same + chromium (for the browser tests)
 # Everything already there? Then this costs a few stat calls, nothing more.
 #
 # It is shell, not TypeScript, on purpose: it runs before `npm ci`, when
 # there is no tsx (or anything else) to run TypeScript with.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 want="${1:-lab}"
 
 # ── npm packages: `npm ci` when the lock file is newer than the last install ──
