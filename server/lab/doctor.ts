@@ -7,7 +7,7 @@ import { isPortFree } from './ports.ts';
 import { isOurs } from './processes.ts';
 import { readRunState } from './run-state.ts';
 import type { LabSettings } from './settings.ts';
-import { StageCatalog } from './stages.ts';
+import { LessonCatalog } from './lessons.ts';
 
 interface Check {
   name: string;
@@ -55,8 +55,8 @@ export async function runDoctor(settings: LabSettings): Promise<number> {
   }
 
   try {
-    const catalog = StageCatalog.load(settings.lessonsDir);
-    checks.push({ name: 'lessons', ok: true, detail: `${catalog.lessons.length} lessons, ${catalog.all().length} stages` });
+    const catalog = LessonCatalog.load(settings.lessonsDir);
+    checks.push({ name: 'lessons', ok: true, detail: `${catalog.lessons.length} lessons, ${catalog.stages().length} stages` });
   } catch (err) {
     checks.push({ name: 'lessons', ok: false, detail: err instanceof LabError ? err.message : String(err), fix: 'fix the lesson file named above' });
   }

@@ -47,6 +47,8 @@ export class FleetClient {
     readonly id: string,
     readonly n: number,
     readonly source: string,
+    /** Transports this client tries; undefined: whatever the stage says. */
+    readonly transports?: Transport[],
   ) {}
 
   get transport(): Transport | null {
@@ -83,6 +85,8 @@ export class Fleet {
     private readonly hub: TelemetryHub,
     private target: FleetTarget,
     sources: 'auto' | 'bind' | 'header' = 'auto',
+    /** Client ids are `${idPrefix}${n}`: c1, c2, … for the learner's fleet. */
+    private readonly idPrefix = 'c',
   ) {
     this.canBindLoopbackAliases = sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
   }
@@ -98,13 +102,13 @@ export class Fleet {
   }
 
   /** Add `count` clients and wait until each has connected and joined `rooms` (or failed to). */
-  async add(count: number, opts: { source?: SourceMode; rooms?: string[]; timeoutMs?: number } = {}): Promise<FleetClient[]> {
+  async add(count: number, opts: { source?: SourceMode; rooms?: string[]; timeoutMs?: number; transports?: Transport[] } = {}): Promise<FleetClient[]> {
     if (!Number.isInteger(count) || count < 1 || count > 5000) throw new LabError('count must be an integer from 1 to 5000');
     const added: FleetClient[] = [];
     for (let i = 0; i < count; i++) {
       const n = this.next++;
       const source = opts.source === 'shared' ? '127.0.0.1' : sourceAddress(n);
-      const client = new FleetClient(`c${n}`, n, source);
+      const client = new FleetClient(`${this.idPrefix}${n}`, n, source, opts.transports);
       for (const room of opts.rooms ?? []) client.rooms.add(room);
       this.clients.set(client.id, client);
       added.push(client);
@@ -172,7 +176,7 @@ export class Fleet {
     const socket = io(target.urlFor(c.n), {
       forceNew: true,
       auth: { name: c.id },
-      transports: target.transports,
+      transports: c.transports ?? target.transports,
       // The same key on every request of this client: used by the cookie/affinity balancer.
       query: { affinity: c.id },
       // An http.Agent bound to the source address carries BOTH transports;

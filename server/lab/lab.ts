@@ -15,7 +15,8 @@ import { Pm2, daemonAlive } from './services/pm2.ts';
 import { isOurRedis, stopRedis } from './services/redis.ts';
 import { nginxMarker, stopNginx } from './services/nginx.ts';
 import { instancePort, repoRoot, type LabSettings } from './settings.ts';
-import { StageCatalog, type Stage } from './stages.ts';
+import { LessonCatalog } from './lessons.ts';
+import type { Stage } from './stages.ts';
 import { TelemetryHub } from './telemetry/hub.ts';
 
 /** `lab status --json`, as the contract (LAB-DESIGN §2) defines it. */
@@ -39,7 +40,7 @@ export class Lab {
   private constructor(
     readonly settings: LabSettings,
     readonly hub: TelemetryHub,
-    readonly catalog: StageCatalog,
+    readonly catalog: LessonCatalog,
     readonly state: RunState,
     readonly control: ControlPlane,
     readonly reconciler: Reconciler,
@@ -58,8 +59,8 @@ export class Lab {
 
   /** Start a lab in `stageId`. Cleans up after a lab that crashed in the same run directory. */
   static async up(settings: LabSettings, stageId: string, onProgress?: (line: string) => void): Promise<Lab> {
-    const catalog = StageCatalog.load(settings.lessonsDir);
-    const stage = catalog.get(stageId); // an unknown stage fails before anything starts
+    const catalog = LessonCatalog.load(settings.lessonsDir);
+    const stage = catalog.stage(stageId); // an unknown stage fails before anything starts
 
     const previous = readRunState(settings.runDir);
     if (previous && previous.labPid !== process.pid && isOurs(previous.labPid, LAB_MARKER)) {
@@ -142,7 +143,7 @@ export class Lab {
   }
 
   async setStage(id: string): Promise<ApplyReport> {
-    const stage = this.catalog.get(id);
+    const stage = this.catalog.stage(id);
     const before = this.fleetTarget(this.stage);
     const report = await this.reconciler.apply(stage);
     this.stage = stage;
@@ -177,7 +178,7 @@ export class Lab {
       ...this.hub.snapshot(),
       status: this.status(),
       fleet: this.fleet.list().map((c) => c.view()),
-      stages: this.catalog.all().map((s) => ({ id: s.id, title: s.title, lesson: s.lesson })),
+      stages: this.catalog.stages().map((s) => ({ id: s.id, title: s.title, lesson: s.lesson })),
       /** The latest events, so a page opened late still has a history to show. */
       recent: this.hub.recent.slice(-200),
       lessons: this.catalog.lessons.map((l) => ({ id: l.id, title: l.title })),

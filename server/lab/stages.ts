@@ -1,9 +1,7 @@
-// Stages are data. Each lesson's lesson.json lists the stages it needs; a stage
-// says only what differs from the defaults below. The reconciler turns a stage
-// into running processes; nothing in the engine knows about any one lesson.
+// Stages are data. Each lesson's lesson.json lists the stages it defines; a
+// stage says only what differs from the defaults below. The reconciler turns a
+// stage into running processes; nothing in the engine knows about any lesson.
 
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import path from 'node:path';
 import type { AdapterKind, Broadcast, Transport } from '../app/config.ts';
 import { LabError } from './errors.ts';
 
@@ -113,68 +111,4 @@ export function parseStage(raw: unknown, lesson: string, where: string): Stage {
   const s = stage as unknown as Stage;
   if (s.adapter !== 'none') s.redis = true;
   return s;
-}
-
-export interface LessonData {
-  /** Folder name, e.g. "01-one-process". */
-  id: string;
-  title: string;
-  stages: Stage[];
-}
-
-/** Read every lessons/NN-slug/lesson.json. A broken file is an error naming it. */
-export function loadLessons(lessonsDir: string): LessonData[] {
-  if (!existsSync(lessonsDir)) throw new LabError(`lessons folder not found: ${lessonsDir}`);
-  const lessons: LessonData[] = [];
-  for (const dir of readdirSync(lessonsDir, { withFileTypes: true })) {
-    if (!dir.isDirectory() || !/^\d\d-/.test(dir.name)) continue;
-    const file = path.join(lessonsDir, dir.name, 'lesson.json');
-    if (!existsSync(file)) throw new LabError(`${file} is missing`, 'every lesson folder needs a lesson.json');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new LabError(`${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    const obj = raw as { title?: unknown; stages?: unknown };
-    if (typeof obj !== 'object' || obj === null || typeof obj.title !== 'string') throw new LabError(`${file}: needs a "title"`);
-    if (!Array.isArray(obj.stages)) throw new LabError(`${file}: "stages" must be a list`);
-    const stages = obj.stages.map((s, i) => parseStage(s, dir.name, `${file} stages[${i}]`));
-    lessons.push({ id: dir.name, title: obj.title, stages });
-  }
-  lessons.sort((a, b) => a.id.localeCompare(b.id));
-  return lessons;
-}
-
-export class StageCatalog {
-  private readonly byId = new Map<string, Stage>();
-
-  constructor(readonly lessons: LessonData[]) {
-    for (const lesson of lessons) {
-      for (const stage of lesson.stages) {
-        const twin = this.byId.get(stage.id);
-        if (twin) throw new LabError(`stage id "${stage.id}" is defined twice: in ${twin.lesson} and ${lesson.id}`);
-        this.byId.set(stage.id, stage);
-      }
-    }
-    for (const alias of Object.values(ALIASES)) {
-      if (!this.byId.has(alias)) throw new LabError(`no lesson defines the stage "${alias}", which every lab must have`);
-    }
-  }
-
-  static load(lessonsDir: string): StageCatalog {
-    return new StageCatalog(loadLessons(lessonsDir));
-  }
-
-  get(id: string): Stage {
-    const stage = this.byId.get(id);
-    if (!stage) {
-      throw new LabError(`unknown stage "${id}"`, `known stages: ${[...this.byId.keys()].join(', ')}`);
-    }
-    return stage;
-  }
-
-  all(): Stage[] {
-    return [...this.byId.values()];
-  }
 }

@@ -12,7 +12,8 @@ import { connectClient, startLab, testSettings, until } from '../helpers/lab.ts'
 function lessons(stages: object[]): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
   mkdirSync(path.join(dir, '01-options'));
-  writeFileSync(path.join(dir, '01-options', 'lesson.json'), JSON.stringify({ title: 'options', stages }));
+  const lesson = { title: 'options', summary: 'server options', stages, begin: 'start', target: 'start', checks: [{ id: 'up', title: 'up', kind: 'instances', min: 1 }], hints: [] };
+  writeFileSync(path.join(dir, '01-options', 'lesson.json'), JSON.stringify(lesson));
   return dir;
 }
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { repoRoot } from '../../server/lab/settings.ts';
-import { StageCatalog, parseStage } from '../../server/lab/stages.ts';
+import { LessonCatalog } from '../../server/lab/lessons.ts';
+import { parseStage } from '../../server/lab/stages.ts';
 
 function lessonsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
@@ -14,14 +15,23 @@ function lessonsDir(files: Record<string, string>): string {
   }
   return dir;
 }
-const minimal = (stages: object[]): string => JSON.stringify({ title: 't', stages });
+const minimal = (stages: { id: string; title: string }[]): string =>
+  JSON.stringify({
+    title: 't',
+    summary: 's',
+    stages,
+    begin: stages[0]?.id ?? 'start',
+    target: stages[0]?.id ?? 'start',
+    checks: [{ id: 'c', title: 'c', kind: 'instances', min: 1 }],
+    hints: [],
+  });
 
 describe('stages are data', () => {
   test("the repo's lessons load, and the contract's aliases exist", () => {
-    const catalog = StageCatalog.load(path.join(repoRoot, 'lessons'));
-    const start = catalog.get('start');
+    const catalog = LessonCatalog.load(path.join(repoRoot, 'lessons'));
+    const start = catalog.stage('start');
     assert.deepEqual([start.instances, start.loadBalancer, start.adapter, start.broadcast], [1, 'none', 'none', 'naive-set']);
-    const scaled = catalog.get('scaled');
+    const scaled = catalog.stage('scaled');
     assert.deepEqual([scaled.instances, scaled.loadBalancer, scaled.adapter, scaled.redis], [3, 'ip-hash', 'redis', true]);
   });
 
@@ -52,18 +62,26 @@ describe('stages are data', () => {
   });
 
   test('malformed lesson files are errors naming the file', () => {
-    assert.throws(() => StageCatalog.load(lessonsDir({ '01-a': '{ nope' })), /01-a[/\\]lesson\.json is not valid JSON/);
-    assert.throws(() => StageCatalog.load(lessonsDir({ '01-a': '{"title":"t"}' })), /"stages" must be a list/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': '{ nope' })), /01-a[/\\]lesson\.json is not valid JSON/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': '{"title":"t"}' })), /"stages" must be a list/);
+    const bad = (change: object): string => JSON.stringify({ ...JSON.parse(minimal([{ id: 'start', title: 'a' }, { id: 'scaled', title: 'b' }])), ...change });
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'telepathy' }] }) })), /checks\[0\]: check "x" has an unknown kind "telepathy" \(known: instances, connects/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'spread', clinets: 3 }] }) })), /check "x" \(spread\) has no parameter "clinets" \(it takes: clients, min\)/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'spread', clients: 0 }] }) })), /parameter "clients" must be an integer from 2 to 50, got 0/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ target: 'nowhere' }) })), /"target" names the stage "nowhere", which no lesson defines/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ exercise: { file: 'missing.ts', replaces: 'server/app/adapter.ts' } }) })), /exercise file "missing.ts" does not exist/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ hints: [''] }) })), /"hints" must be a list of non-empty strings/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ sumary: 'typo' }) })), /unknown field "sumary"/);
     assert.throws(
-      () => StageCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]), '02-b': minimal([{ id: 'start', title: 'b' }]) })),
+      () => LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]), '02-b': minimal([{ id: 'start', title: 'b' }]) })),
       /stage id "start" is defined twice: in 01-a and 02-b/,
     );
-    assert.throws(() => StageCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]) })), /no lesson defines the stage "scaled"/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]) })), /no lesson defines the stage "scaled"/);
   });
 
   test('unknown stage ids list the known ones', () => {
-    const catalog = StageCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }, { id: 'scaled', title: 'b' }]) }));
-    assert.throws(() => catalog.get('nope'), (err: Error & { hint?: string }) => {
+    const catalog = LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }, { id: 'scaled', title: 'b' }]) }));
+    assert.throws(() => catalog.stage('nope'), (err: Error & { hint?: string }) => {
       assert.match(err.message, /unknown stage "nope"/);
       assert.equal(err.hint, 'known stages: start, scaled');
       return true;

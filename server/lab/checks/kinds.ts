@@ -1,0 +1,243 @@
+// The check library. A lesson's checks are data ({ kind, ...params }); each
+// kind here is generic, tests behaviour with real clients, and explains a
+// failure in one line. Adding a lesson needs no new code here, only when a
+// genuinely new behaviour must be observed.
+
+import { io } from 'socket.io-client';
+import type { Transport } from '../../app/config.ts';
+import type { Fleet, FleetClient, FleetTarget } from '../fleet.ts';
+import type { LabStatus } from '../lab.ts';
+import type { Stage } from '../stages.ts';
+import { describeConnectError } from '../fleet.ts';
+
+/** What a check may use of the running lab. */
+export interface CheckHost {
+  stage: Stage;
+  status(): LabStatus;
+  /** Where clients connect in this stage: nginx, or straight to the instances. */
+  target(): FleetTarget;
+  /** A fresh set of clients, separate from the learner's fleet. Close it when done. */
+  newFleet(): Fleet;
+}
+
+export interface CheckOutcome {
+  ok: boolean;
+  /** One line: what was seen, and on failure why it matters. */
+  detail: string;
+}
+
+type Param = { check: (v: unknown) => string | null; fallback: unknown };
+const int = (min: number, max: number, fallback: number): Param => ({
+  check: (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer from ${min} to ${max}`),
+  fallback,
+});
+const transports: Param = {
+  check: (v) => (Array.isArray(v) && v.length > 0 && v.every((t) => t === 'polling' || t === 'websocket') ? null : 'a list of "polling" and/or "websocket"'),
+  fallback: undefined,
+};
+
+export interface CheckKind {
+  /** Shown by `lab doctor` and in errors about lesson files. */
+  about: string;
+  params: Record<string, Param>;
+  run(host: CheckHost, params: Record<string, unknown>): Promise<CheckOutcome>;
+}
+
+const pass = (detail: string): CheckOutcome => ({ ok: true, detail });
+const fail = (detail: string): CheckOutcome => ({ ok: false, detail });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const where = (c: FleetClient): string => `${c.id} on ${c.serverId ?? '?'}`;
+
+async function withFleet<T>(host: CheckHost, fn: (fleet: Fleet) => Promise<T>): Promise<T> {
+  const fleet = host.newFleet();
+  try {
+    return await fn(fleet);
+  } finally {
+    fleet.close();
+  }
+}
+
+/** Connect `count` clients; a failure to connect ends the check with its reason. */
+async function connectAll(fleet: Fleet, count: number, opts: Parameters<Fleet['add']>[1] = {}): Promise<FleetClient[] | CheckOutcome> {
+  const clients = await fleet.add(count, { timeoutMs: 4000, ...opts });
+  const down = clients.filter((c) => !c.socket.connected);
+  if (down.length === 0) return clients;
+  const first = down[0]!;
+  return fail(`${down.length} of ${count} clients could not connect; ${first.id}: ${first.lastError ?? 'no answer within 4 s'}${explainConnectError(first.lastError)}`);
+}
+
+function explainConnectError(error: string | null): string {
+  if (error?.includes('HTTP 400')) return ' — a session\'s requests reached different instances: the load balancer is not sticky';
+  if (error?.includes('ECONNREFUSED') || error?.includes('xhr poll error')) return ' — nothing answered: is the lab up in this stage?';
+  return '';
+}
+
+async function waitFor(ms: number, done: () => boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await sleep(25);
+}
+
+const room = (): string => `check-${Math.random().toString(36).slice(2, 8)}`;
+
+export const CHECK_KINDS: Record<string, CheckKind> = {
+  instances: {
+    about: 'at least `min` instances are online',
+    params: { min: int(1, 9, 2) },
+    async run(host, p) {
+      const online = host.status().instances.filter((i) => i.online);
+      const names = online.map((i) => i.serverId).join(', ') || 'none';
+      return online.length >= (p.min as number)
+        ? pass(`${online.length} instances online (${names})`)
+        : fail(`${online.length} instance(s) online (${names}); this needs ${p.min as number}: switch to a stage with more`);
+    },
+  },
+
+  connects: {
+    about: 'every client connects through the lab\'s entry point (nginx, or the instances)',
+    params: { clients: int(1, 50, 6), transports },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const clients = await connectAll(fleet, p.clients as number, p.transports ? { transports: p.transports as Transport[] } : {});
+        if (!Array.isArray(clients)) return clients;
+        return pass(`${clients.length} of ${clients.length} clients connected (${servers(clients)})`);
+      });
+    },
+  },
+
+  'room-delivery': {
+    about: 'every member of a room receives every message, whichever instance it is on',
+    params: { clients: int(2, 50, 6), senders: int(1, 10, 3) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const name = room();
+        const clients = await connectAll(fleet, p.clients as number, { rooms: [name] });
+        if (!Array.isArray(clients)) return clients;
+        const sent: { msgId: string; from: FleetClient }[] = [];
+        for (const from of clients.slice(0, p.senders as number)) {
+          const ack = await fleet.send(from.id, name, `check from ${from.id}`);
+          if (!ack.ok || !ack.msgId) return fail(`${where(from)} could not send: ${ack.error ?? 'no msgId'}`);
+          sent.push({ msgId: ack.msgId, from });
+        }
+        await waitFor(2000, () => clients.every((c) => sent.every((m) => c.received.has(m.msgId))));
+        const missing = sent.flatMap((m) => clients.filter((c) => !c.received.has(m.msgId)).map((c) => ({ c, m })));
+        if (missing.length === 0) return pass(`${clients.length} clients on ${servers(clients)} got all ${sent.length} messages`);
+        const { c, m } = missing[0]!;
+        const crossing = c.serverId !== m.from.serverId;
+        const why = crossing && host.stage.adapter === 'none' ? ' — no adapter carries messages between instances' : crossing ? ' — the adapter did not carry it' : '';
+        return fail(`${where(c)} did not receive ${m.msgId} sent on ${m.from.serverId}${why}${missing.length > 1 ? ` (${missing.length} deliveries missing in all)` : ''}`);
+      });
+    },
+  },
+
+  'room-split': {
+    about: 'with no adapter, a message sent on one instance reaches only the room members on that instance',
+    params: { clients: int(4, 50, 6) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const name = room();
+        const clients = await connectAll(fleet, p.clients as number, { rooms: [name] });
+        if (!Array.isArray(clients)) return clients;
+        const [from] = clients as [FleetClient];
+        if (new Set(clients.map((c) => c.serverId)).size < 2) {
+          return fail(`all ${clients.length} clients are on ${from.serverId}: with one instance there is nothing to split`);
+        }
+        const ack = await fleet.send(from.id, name, 'can everyone hear me?');
+        if (!ack.ok || !ack.msgId) return fail(`${where(from)} could not send: ${ack.error}`);
+        await sleep(500); // time enough for any instance that could deliver it
+        const local = clients.filter((c) => c.serverId === from.serverId);
+        const remote = clients.filter((c) => c.serverId !== from.serverId);
+        const heardRemotely = remote.filter((c) => c.received.has(ack.msgId!));
+        if (heardRemotely.length > 0) return fail(`${where(heardRemotely[0]!)} received a message sent on ${from.serverId}: an adapter joins the instances, so there is no split`);
+        const deafLocally = local.filter((c) => !c.received.has(ack.msgId!));
+        if (deafLocally.length > 0) return fail(`${where(deafLocally[0]!)} did not receive a message sent on its own instance`);
+        return pass(`sent on ${from.serverId}: reached ${local.map((c) => c.id).join(', ')} (${from.serverId}); never reached ${remote.map(where).join(', ')}`);
+      });
+    },
+  },
+
+  'polling-fails': {
+    about: 'through a load balancer that is not sticky, HTTP long-polling handshakes fail with 400 "Session ID unknown"',
+    params: { clients: int(1, 20, 4) },
+    async run(host, p) {
+      const target = host.target();
+      if (target.via !== 'nginx') return fail('this stage has no load balancer: clients connect straight to an instance, so every request of a session reaches the same one');
+      let failed = 0;
+      // One at a time, so each session's second request meets the next instance in turn.
+      for (let i = 1; i <= (p.clients as number); i++) {
+        const error = await tryPolling(target.urlFor(i), `poll${i}`);
+        if (error === null) return fail(`poll${i} connected with long-polling: the load balancer kept its requests on one instance (sticky)`);
+        if (!error.includes('HTTP 400')) return fail(`poll${i} failed, but not with HTTP 400: ${error}`);
+        failed++;
+      }
+      return pass(`${failed} of ${failed} polling handshakes failed with HTTP 400 (Session ID unknown)`);
+    },
+  },
+
+  spread: {
+    about: 'clients from different networks (/24s) land on at least `min` instances',
+    params: { clients: int(2, 50, 6), min: int(2, 9, 2) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const clients = await connectAll(fleet, p.clients as number, { source: 'distinct' });
+        if (!Array.isArray(clients)) return clients;
+        const n = new Set(clients.map((c) => c.serverId)).size;
+        return n >= (p.min as number)
+          ? pass(`${clients.length} clients from different /24s spread over ${servers(clients)}`)
+          : fail(`${clients.length} clients from different /24s all landed on ${servers(clients)}; expected at least ${p.min as number} instances`);
+      });
+    },
+  },
+
+  'behind-one-nat': {
+    about: 'clients sharing one address (one NAT) all land on the same instance under ip_hash',
+    params: { clients: int(2, 50, 6) },
+    async run(host, p) {
+      if (host.status().instances.filter((i) => i.online).length < 2) return fail('only one instance is online: nothing to pile up on');
+      return withFleet(host, async (fleet) => {
+        const clients = await connectAll(fleet, p.clients as number, { source: 'shared' });
+        if (!Array.isArray(clients)) return clients;
+        const n = new Set(clients.map((c) => c.serverId)).size;
+        return n === 1
+          ? pass(`${clients.length} clients all from 127.0.0.1 all landed on ${clients[0]!.serverId}`)
+          : fail(`${clients.length} clients from one address were spread over ${servers(clients)}: the balancer does not hash on the address`);
+      });
+    },
+  },
+
+  upgrades: {
+    about: 'clients start on HTTP long-polling and upgrade to WebSocket',
+    params: { clients: int(1, 50, 4) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const clients = await connectAll(fleet, p.clients as number, { transports: ['polling', 'websocket'] });
+        if (!Array.isArray(clients)) return clients;
+        await waitFor(2000, () => clients.every((c) => c.transport === 'websocket'));
+        const stuck = clients.filter((c) => c.transport !== 'websocket');
+        return stuck.length === 0
+          ? pass(`${clients.length} of ${clients.length} clients upgraded to websocket`)
+          : fail(`${where(stuck[0]!)} stayed on ${stuck[0]!.transport ?? 'nothing'}: does the proxy forward the Upgrade and Connection headers?`);
+      });
+    },
+  },
+};
+
+function servers(clients: FleetClient[]): string {
+  const counts = new Map<string, number>();
+  for (const c of clients) counts.set(c.serverId ?? '?', (counts.get(c.serverId ?? '?') ?? 0) + 1);
+  return [...counts].sort().map(([s, n]) => `${s}×${n}`).join(', ');
+}
+
+/** One polling handshake with no retries; resolves null if it connected, else the error. */
+function tryPolling(url: string, name: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = io(url, { forceNew: true, reconnection: false, transports: ['polling'], auth: { name } });
+    const finish = (result: string | null): void => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish('no answer within 4 s'), 4000);
+    socket.once('welcome', () => finish(null));
+    socket.once('connect_error', (err) => finish(describeConnectError(err)));
+  });
+}
