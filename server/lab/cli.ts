@@ -13,20 +13,36 @@ import { readRunState } from './run-state.ts';
 import { settingsFromEnv, type LabSettings } from './settings.ts';
 import { runDoctor } from './doctor.ts';
 import { ensureWebBuilt } from './web-build.ts';
+import { lessonCommand } from './cli-lessons.ts';
+import type { FleetClientView } from './fleet.ts';
+import { LessonCatalog } from './lessons.ts';
+import { readProgress } from './progress.ts';
 
 const USAGE = `usage: npm run lab -- <command>
-  up [--stage <id>]   start the lab (Ctrl-C stops it)
-  stage <id>          switch the running lab to another stage
-  status [--json]     show what runs where
-  down                stop the lab (also cleans up after a crashed one)
-  doctor              check what the lab needs, and how to fix it`;
+  up [--stage <id>]          start the lab (Ctrl-C stops it)
+  stage <id>                 switch the running lab to another stage
+  status [--json]            show what runs where
+  down                       stop the lab (also cleans up after a crashed one)
+  doctor                     check what the lab needs, and how to fix it
+
+  lesson [N] | next          open a lesson: the lab switches to its first stage
+  check [N]                  run the lesson's checks (also: npm run check [N])
+  hint [N]                   show the next hint
+  exercise N | off           run your exercise file in the lab, or stop doing so
+  solution N                 show the solution (after a pass, or after every hint)
+  reset N [--yes]            put the exercise file back, forget its progress
+
+  fleet add <n> [--room <r>] [--shared]   add simulated clients (--shared: all from 127.0.0.1)
+  fleet join <room> [ids…]                make clients join a room (default: all)
+  fleet send <id> <room> <text…>          send a chat message from one client
+  fleet list | remove [ids…]              list or remove clients`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const settings = settingsFromEnv();
   switch (command) {
     case 'up':
-      return up(settings, option(rest, '--stage') ?? 'start');
+      return up(settings, option(rest, '--stage') ?? resumeStage(settings));
     case 'stage': {
       const id = rest[0];
       if (!id) throw new LabError('which stage?', 'npm run lab -- stage <id>   (see `npm run lab -- status` for the current one)');
@@ -43,6 +59,16 @@ async function main(argv: string[]): Promise<number> {
       return down(settings);
     case 'doctor':
       return runDoctor(settings);
+    case 'lesson':
+    case 'next':
+    case 'check':
+    case 'hint':
+    case 'exercise':
+    case 'solution':
+    case 'reset':
+      return lessonCommand(command, rest, settings, (method, name, body) => callLab(settings, method, name, body));
+    case 'fleet':
+      return fleetCommand(rest, settings);
     case undefined:
     case 'help':
     case '--help':
@@ -89,6 +115,64 @@ async function up(settings: LabSettings, stageId: string): Promise<number> {
   }
   console.log('The lab is down: Redis, nginx and every instance have stopped.');
   return 0;
+}
+
+/** Without --stage, the lab starts where the learner left off: the current lesson's first stage. */
+function resumeStage(settings: LabSettings): string {
+  const current = readProgress(settings.runDir).current;
+  if (!current) return 'start';
+  try {
+    return LessonCatalog.load(settings.lessonsDir).lesson(current).begin;
+  } catch {
+    return 'start';
+  }
+}
+
+async function fleetCommand(args: string[], settings: LabSettings): Promise<number> {
+  const [action, ...rest] = args;
+  const call = (body: object): Promise<unknown> => callLab(settings, 'POST', 'fleet', body);
+  switch (action) {
+    case 'add': {
+      const count = Number(rest[0] ?? 1);
+      const room = option(rest, '--room');
+      const added = (await call({ action: 'add', count, source: rest.includes('--shared') ? 'shared' : 'distinct', rooms: room ? [room] : [] })) as FleetClientView[];
+      for (const c of added) console.log(`  ${c.id.padEnd(6)} from ${c.source.padEnd(12)} ${c.connected ? `on ${c.serverId} (${c.transport})` : `NOT connected: ${c.lastError ?? 'no answer'}`}`);
+      return added.every((c) => c.connected) ? 0 : 1;
+    }
+    case 'join': {
+      const [room, ...ids] = rest;
+      if (!room) throw new LabError('which room?', 'npm run lab -- fleet join <room> [ids…]');
+      await call({ action: 'join', room, ids: ids.length ? ids : await fleetIds(settings) });
+      console.log(`Joined ${room}.`);
+      return 0;
+    }
+    case 'send': {
+      const [id, room, ...words] = rest;
+      if (!id || !room || words.length === 0) throw new LabError('usage: npm run lab -- fleet send <id> <room> <text…>');
+      const ack = (await call({ action: 'send', id, room, text: words.join(' ') })) as { ok: boolean; msgId?: string; serverId?: string; error?: string };
+      console.log(ack.ok ? `  ${ack.msgId} accepted by ${ack.serverId}` : `  refused: ${ack.error}`);
+      return ack.ok ? 0 : 1;
+    }
+    case 'list': {
+      const snap = (await callLab(settings, 'GET', 'snapshot')) as { fleet: FleetClientView[] };
+      if (snap.fleet.length === 0) console.log('No fleet clients. Add some: npm run lab -- fleet add 4 --room lobby');
+      for (const c of snap.fleet) {
+        console.log(`  ${c.id.padEnd(6)} ${c.source.padEnd(12)} ${c.connected ? `${c.serverId} ${c.transport}` : 'disconnected'}  rooms: ${c.rooms.join(', ') || '—'}  received: ${c.received}${c.lastError ? `  (${c.lastError})` : ''}`);
+      }
+      return 0;
+    }
+    case 'remove': {
+      const result = (await call({ action: 'remove', ...(rest.length ? { ids: rest } : {}) })) as { removed: number };
+      console.log(`Removed ${result.removed} client(s).`);
+      return 0;
+    }
+    default:
+      throw new LabError(`unknown fleet action "${action ?? ''}"`, 'add, join, send, list or remove');
+  }
+}
+
+async function fleetIds(settings: LabSettings): Promise<string[]> {
+  return ((await callLab(settings, 'GET', 'snapshot')) as { fleet: FleetClientView[] }).fleet.map((c) => c.id);
 }
 
 async function down(settings: LabSettings): Promise<number> {

@@ -69,9 +69,13 @@ export class FleetClient {
   }
 }
 
-/** Client n's source address. 127.0.0.x is left to "shared" mode; nginx hashes the first three octets. */
+/**
+ * Client n's source address: 127.0.n.1 for n < 250, then 127.1.x.1, …
+ * nginx ip_hash hashes the first three octets, so each client is its own
+ * network; 127.0.0.x is left to "shared" mode (n starts at 1).
+ */
 export function sourceAddress(n: number): string {
-  return `127.${Math.floor(n / 250)}.${(n % 250) + 1}.1`;
+  return `127.${Math.floor(n / 250)}.${n % 250}.1`;
 }
 
 export class Fleet {
@@ -81,14 +85,24 @@ export class Fleet {
   /** Linux routes all of 127/8 to loopback; macOS only 127.0.0.1. Then nginx's realip header stands in. */
   private readonly canBindLoopbackAliases: Promise<boolean>;
 
+  private readonly idPrefix: string;
+  private readonly reconnect: boolean;
+
   constructor(
     private readonly hub: TelemetryHub,
     private target: FleetTarget,
-    sources: 'auto' | 'bind' | 'header' = 'auto',
-    /** Client ids are `${idPrefix}${n}`: c1, c2, … for the learner's fleet. */
-    private readonly idPrefix = 'c',
+    opts: {
+      sources?: 'auto' | 'bind' | 'header';
+      /** Client ids are `${idPrefix}${n}`: c1, c2, … for the learner's fleet. */
+      idPrefix?: string;
+      /** Reconnect like a real app (default). Checks turn it off: a failure is the answer. */
+      reconnect?: boolean;
+    } = {},
   ) {
+    const sources = opts.sources ?? 'auto';
     this.canBindLoopbackAliases = sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
+    this.idPrefix = opts.idPrefix ?? 'c';
+    this.reconnect = opts.reconnect ?? true;
   }
 
   list(): FleetClient[] {
@@ -184,6 +198,7 @@ export class Fleet {
       ...(agent ? { agent: agent as unknown as string } : {}),
       // Without alias addresses, say who we pretend to be; nginx trusts this from loopback only.
       ...(distinct && !aliases ? { extraHeaders: { 'X-Forwarded-For': c.source } } : {}),
+      reconnection: this.reconnect,
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
@@ -210,9 +225,10 @@ export class Fleet {
         socket.off('connect_error', failedForGood);
         resolve();
       };
-      // A middleware refusal is final (the client will not retry); transport errors are retried.
+      // A middleware refusal is final (the client will not retry), and so is any
+      // error when reconnection is off; otherwise transport errors are retried.
       const failedForGood = (): void => {
-        if (!socket.active) done();
+        if (!socket.active || !this.reconnect) done();
       };
       const timer = setTimeout(done, timeoutMs);
       c.onReady = done;

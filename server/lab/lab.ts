@@ -15,7 +15,10 @@ import { Pm2, daemonAlive } from './services/pm2.ts';
 import { isOurRedis, stopRedis } from './services/redis.ts';
 import { nginxMarker, stopNginx } from './services/nginx.ts';
 import { instancePort, repoRoot, type LabSettings } from './settings.ts';
-import { LessonCatalog } from './lessons.ts';
+import { LessonCatalog, type Lesson } from './lessons.ts';
+import type { CheckHost } from './checks/kinds.ts';
+import { runChecks, type CheckResult } from './checks/runner.ts';
+import { readProgress, updateProgress } from './progress.ts';
 import type { Stage } from './stages.ts';
 import { TelemetryHub } from './telemetry/hub.ts';
 
@@ -35,6 +38,8 @@ export const LAB_MARKER = 'server/lab/cli.ts';
 export class Lab {
   readonly fleet: Fleet;
   private stage: Stage;
+  /** The lesson whose exercise file currently stands in for a repo file. */
+  private exercise: Lesson | null = null;
   private closed = false;
 
   private constructor(
@@ -47,7 +52,7 @@ export class Lab {
     initial: Stage,
   ) {
     this.stage = initial;
-    this.fleet = new Fleet(this.hub, this.fleetTarget(initial), settings.fleetSources);
+    this.fleet = new Fleet(this.hub, this.fleetTarget(initial), { sources: settings.fleetSources });
     // PM2 restarts a crashed instance under a new PID: keep the run state's record current.
     hub.subscribe((e) => {
       if (e.t === 'instance-up' && state.instancePids[e.serverId] !== e.pid && !this.closed) {
@@ -112,6 +117,15 @@ export class Lab {
       },
       actions: {
         stage: async (body) => lab!.setStage(String(body.stage)),
+        lesson: async (body) => {
+          const { lesson, report } = await lab!.openLesson(String(body.lesson));
+          return { lesson: lesson.id, stage: lesson.begin, report };
+        },
+        exercise: async (body) => lab!.setExercise(body.lesson === null ? null : String(body.lesson)),
+        check: async (body) => {
+          const { lesson, results } = await lab!.check(String(body.lesson));
+          return { lesson: lesson.id, results };
+        },
         fleet: async (body) => lab!.fleetAction(body),
         down: async () => {
           setImmediate(() => void lab?.down().then(() => lab?.onDown?.()));
@@ -145,19 +159,73 @@ export class Lab {
   async setStage(id: string): Promise<ApplyReport> {
     const stage = this.catalog.stage(id);
     const before = this.fleetTarget(this.stage);
-    const report = await this.reconciler.apply(stage);
+    const report = await this.reconciler.apply(stage, this.exercise?.exercise ?? null);
     this.stage = stage;
     const after = this.fleetTarget(stage);
-    if (before.via !== after.via || before.urlFor(1) !== after.urlFor(1) || before.transports.join() !== after.transports.join()) {
-      await this.fleet.retarget(after);
-    }
+    // Clients whose entry point changes (e.g. c2: s1 → s2 when a second instance
+    // appears, or straight to an instance → through nginx) reconnect there.
+    const moved = this.fleet.list().some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
+    if (moved || before.transports.join() !== after.transports.join()) await this.fleet.retarget(after);
     return report;
+  }
+
+  get activeExercise(): Lesson | null {
+    return this.exercise;
+  }
+
+  /**
+   * Run lesson `ref`'s exercise: its target stage, with the learner's file in
+   * place of the repo file. `null` goes back to the repo's own files.
+   */
+  async setExercise(ref: string | null): Promise<ApplyReport> {
+    if (ref === null) {
+      this.exercise = null;
+      return this.setStage(this.stage.id);
+    }
+    const lesson = this.catalog.lesson(ref);
+    if (!lesson.exercise) throw new LabError(`lesson ${lesson.number} has no exercise`, 'its README says what to do instead');
+    const previous = this.exercise;
+    this.exercise = lesson;
+    try {
+      return await this.setStage(lesson.target);
+    } catch (err) {
+      this.exercise = previous; // a file that does not build leaves the lab as it was
+      throw err;
+    }
+  }
+
+  /** Switch to a lesson's begin stage and make it the learner's current lesson. */
+  async openLesson(ref: string): Promise<{ lesson: Lesson; report: ApplyReport }> {
+    const lesson = this.catalog.lesson(ref);
+    if (this.exercise && this.exercise.id !== lesson.id) this.exercise = null;
+    const report = await this.setStage(lesson.begin);
+    updateProgress(this.settings.runDir, (p) => (p.current = lesson.id));
+    return { lesson, report };
+  }
+
+  /** Run a lesson's checks against the lab as it is now; a full pass is recorded. */
+  async check(ref: string): Promise<{ lesson: Lesson; results: CheckResult[] }> {
+    const lesson = this.catalog.lesson(ref);
+    const host: CheckHost = {
+      stage: this.stage,
+      status: () => this.status(),
+      target: () => this.fleetTarget(this.stage),
+      newFleet: () => new Fleet(this.hub, this.fleetTarget(this.stage), { sources: this.settings.fleetSources, idPrefix: 'check', reconnect: false }),
+    };
+    const results = await runChecks(lesson, host);
+    if (results.every((r) => r.ok)) {
+      updateProgress(this.settings.runDir, (p) => {
+        if (!p.passed.includes(lesson.id)) p.passed.push(lesson.id);
+      });
+    }
+    this.hub.lab({ t: 'checked', lesson: lesson.id, passed: results.filter((r) => r.ok).length, total: results.length });
+    return { lesson, results };
   }
 
   status(): LabStatus {
     const snap = this.hub.snapshot();
     return {
-      lesson: this.stage.lesson,
+      lesson: readProgress(this.settings.runDir).current ?? this.stage.lesson,
       stage: this.state.stage,
       ui: { url: this.control.url },
       nginx: snap.nginx && snap.nginx.mode ? { port: snap.nginx.port, mode: snap.nginx.mode } : null,

@@ -9,13 +9,15 @@ import path from 'node:path';
 import { ENV } from '../app/config.ts';
 import { LabError } from './errors.ts';
 import { assertPortFree } from './ports.ts';
-import { sleep, waitFor } from './processes.ts';
+import { waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
 import { ecosystem, type Pm2, type Pm2AppDef, type Pm2Process } from './services/pm2.ts';
 import { nginxConfPath, reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
 import { isOurRedis, redisPing, startRedis, stopRedis } from './services/redis.ts';
 import { instancePort, serverIdOf, type LabSettings } from './settings.ts';
 import type { Stage } from './stages.ts';
+import { buildServerBundle, upstreamFile } from './build.ts';
+import type { Exercise } from './lessons.ts';
 import type { TelemetryHub } from './telemetry/hub.ts';
 
 export interface ReconcilerDeps {
@@ -40,9 +42,13 @@ export class Reconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  /** Stage changes are serialized: a second request waits for the first. */
-  apply(stage: Stage): Promise<ApplyReport> {
-    const run = this.queue.then(() => this.applyNow(stage));
+  /**
+   * Bring everything to `stage`, with the learner's exercise file in place of
+   * the repo file it replaces, if one is active. Stage changes are serialized:
+   * a second request waits for the first.
+   */
+  apply(stage: Stage, exercise: Exercise | null = null): Promise<ApplyReport> {
+    const run = this.queue.then(() => this.applyNow(stage, exercise));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -58,14 +64,14 @@ export class Reconciler {
     return this.deps.settings.externalRedisUrl ?? `redis://127.0.0.1:${this.deps.settings.ports.redis}`;
   }
 
-  private async applyNow(stage: Stage): Promise<ApplyReport> {
+  private async applyNow(stage: Stage, exercise: Exercise | null): Promise<ApplyReport> {
     const { hub, state } = this.deps;
     const report: ApplyReport = [];
     hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'applying' });
     try {
       if (stage.redis) await this.ensureRedis(report);
-      await this.reconcileInstances(stage, report);
-      await this.reconcileNginx(stage, report);
+      await this.reconcileInstances(stage, exercise, report);
+      await this.reconcileNginx(stage, exercise, report);
       if (!stage.redis) await this.stopRedis(report);
       state.stage = stage.id;
       this.deps.saveState();
@@ -140,12 +146,13 @@ export class Reconciler {
     return app;
   }
 
-  private async reconcileInstances(stage: Stage, report: ApplyReport): Promise<void> {
+  private async reconcileInstances(stage: Stage, exercise: Exercise | null, report: ApplyReport): Promise<void> {
     const { pm2, hub } = this.deps;
     await pm2.connect();
     const running = new Map((await pm2.list()).map((p) => [p.name, p] as const));
-    // Bundled afresh each time: if the learner edited server/app, the bundle (and so the spec) changes.
-    const script = ecosystem.buildServer();
+    // Bundled afresh each time: if the learner edited server/app (or an exercise
+    // file), the bundle, and so the spec, changes, and those instances restart.
+    const script = await buildServerBundle(exercise);
     const desired = Array.from({ length: stage.instances }, (_, i) => this.desiredApp(stage, i, script));
     const desiredNames = new Set(desired.map((a) => a.name));
 
@@ -215,7 +222,7 @@ export class Reconciler {
   }
 
   // ── nginx ────────────────────────────────────────────────────────────────
-  private async reconcileNginx(stage: Stage, report: ApplyReport): Promise<void> {
+  private async reconcileNginx(stage: Stage, exercise: Exercise | null, report: ApplyReport): Promise<void> {
     const { settings, state, hub } = this.deps;
     if (stage.loadBalancer === 'none') {
       if (state.nginx) {
@@ -228,13 +235,14 @@ export class Reconciler {
       return;
     }
     const bin = this.need('nginx', this.deps.bins.nginx);
-    const config = renderNginxConfig({
+    const { text: config, generation } = renderNginxConfig({
       mode: stage.loadBalancer,
       listenPort: settings.ports.nginx,
       upstreamPorts: Array.from({ length: stage.instances }, (_, i) => instancePort(settings.ports, i)),
       proxyReadTimeout: stage.proxyReadTimeout,
       websocketHeaders: stage.websocketHeaders,
       runDir: settings.runDir,
+      upstreamFile: upstreamFile(stage.loadBalancer, exercise),
     });
     const file = nginxConfPath(settings.runDir);
     const unchanged = existsSync(file) && readFileSync(file, 'utf8') === config;
@@ -243,7 +251,7 @@ export class Reconciler {
     this.progress(`nginx: ${state.nginx ? 'reloading' : 'starting'} (${stage.loadBalancer})`);
     await writeAndTest(bin, settings.runDir, config);
     if (state.nginx) {
-      await reloadAndWait(state.nginx.pid, settings.runDir);
+      await reloadNginx(state.nginx.pid, settings.runDir, state.nginx.port, generation);
       report.push(`nginx: reload (${stage.loadBalancer})`);
     } else {
       const pid = await startNginx(bin, settings.runDir, settings.ports.nginx);
@@ -294,21 +302,4 @@ function describeChange(current: Pm2Process, desired: Pm2AppDef): string {
     .filter((key) => key in desired.env && current.env[key] !== desired.env[key])
     .map((key) => `${key} ${current.env[key] ?? '∅'} → ${desired.env[key]}`);
   return changed.join(', ') || 'settings changed';
-}
-
-/** SIGHUP, then wait until a new worker exists, so the next request sees the new config. */
-async function reloadAndWait(pid: number, runDir: string): Promise<void> {
-  const children = (): string[] => {
-    try {
-      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    } catch {
-      return [];
-    }
-  };
-  const before = new Set(children());
-  reloadNginx(pid, runDir);
-  if (before.size === 0) return void (await sleep(200)); // no /proc (macOS): give it a moment
-  await waitFor('nginx to start workers with the new config', 5000, () =>
-    children().some((c) => !before.has(c)) ? true : undefined,
-  );
 }

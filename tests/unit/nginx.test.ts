@@ -22,7 +22,7 @@ describe('nginx configs', () => {
     const bin = requireBinary('nginx');
     for (const mode of modes) {
       const runDir = mkdtempSync(path.join(os.tmpdir(), `nginx-${mode}-`));
-      await writeAndTest(bin, runDir, renderNginxConfig(input(mode, runDir)));
+      await writeAndTest(bin, runDir, renderNginxConfig(input(mode, runDir)).text);
     }
   });
 
@@ -34,7 +34,7 @@ describe('nginx configs', () => {
       cookie: /^\s*hash \$affinity_key consistent;$/m,
     };
     for (const mode of modes) {
-      const conf = renderNginxConfig(input(mode));
+      const conf = renderNginxConfig(input(mode)).text;
       assert.match(conf, /listen 127\.0\.0\.1:18080;/);
       for (const port of [13001, 13002, 13003]) assert.match(conf, new RegExp(`server 127\\.0\\.0\\.1:${port} `));
       const expected = directive[mode];
@@ -46,13 +46,21 @@ describe('nginx configs', () => {
   });
 
   test('WebSocket headers and the read timeout follow the stage', () => {
-    const on = renderNginxConfig(input('ip-hash'));
+    const on = renderNginxConfig(input('ip-hash')).text;
     assert.match(on, /proxy_set_header Upgrade \$http_upgrade;/);
     assert.match(on, /proxy_set_header Connection \$connection_upgrade;/);
     assert.match(on, /proxy_read_timeout 60s;/);
-    const off = renderNginxConfig({ ...input('ip-hash'), websocketHeaders: false, proxyReadTimeout: 10 });
+    const off = renderNginxConfig({ ...input('ip-hash'), websocketHeaders: false, proxyReadTimeout: 10 }).text;
     assert.doesNotMatch(off, /proxy_set_header Upgrade/);
     assert.match(off, /proxy_read_timeout 10s;/);
+  });
+
+  test('the health endpoint names the config generation, which changes with the config', () => {
+    const a = renderNginxConfig(input('ip-hash'));
+    const b = renderNginxConfig(input('round-robin'));
+    assert.match(a.text, new RegExp(`return 200 "ok ${a.generation}\\\\n";`));
+    assert.notEqual(a.generation, b.generation);
+    assert.equal(renderNginxConfig(input('ip-hash')).generation, a.generation);
   });
 
   test('a config nginx rejects is reported and never installed', async () => {
@@ -63,5 +71,6 @@ describe('nginx configs', () => {
   test('template placeholders must all be filled', () => {
     assert.equal(fill('a {{x}} b', { x: '1' }), 'a 1 b');
     assert.throws(() => fill('a {{y}}', {}), /placeholder \{\{y\}\} has no value/);
+    assert.equal(fill('  # the lab fills {{x}} here\n{{x}}', { x: 'server a;' }), '  # the lab fills {{x}} here\nserver a;', 'comments are left alone');
   });
 });

@@ -16,6 +16,8 @@ const require = createRequire(import.meta.url);
 interface Ecosystem {
   /** Bundles server/app; returns the path of the bundle (named by its content). */
   buildServer(): string;
+  serverBuildOptions(): Record<string, unknown>;
+  writeBundle(code: Uint8Array): string;
   instanceApp(opts: { serverId: string; port: number; script: string; env: Record<string, string>; interpreter?: string }): Pm2AppDef;
 }
 export interface Pm2AppDef {

@@ -30,6 +30,8 @@ export type LabEvent = Base & (
   | { t: 'instance-removed'; serverId: string }
   | { t: 'redis'; port: number; running: boolean }
   | { t: 'nginx'; port: number; mode: string | null }
+  /** A lesson's checks ran. */
+  | { t: 'checked'; lesson: string; passed: number; total: number }
   /** A connection attempt that failed before Socket.IO connected (e.g. 400 "Session ID unknown"). */
   | { t: 'handshake-failed'; clientId: string; via: 'nginx' | 'direct'; error: string }
 );

@@ -141,6 +141,7 @@ export class TelemetryHub {
         this.instances.delete(e.serverId);
         break;
       case 'progress':
+      case 'checked':
       case 'handshake-failed':
         break;
       default:
