@@ -122,6 +122,7 @@ export class Lab {
           return { lesson: lesson.id, stage: lesson.begin, report };
         },
         exercise: async (body) => lab!.setExercise(body.lesson === null ? null : String(body.lesson)),
+        fault: async (body) => lab!.fault(body),
         check: async (body) => {
           const { lesson, results } = await lab!.check(String(body.lesson));
           return { lesson: lesson.id, results };
@@ -167,6 +168,22 @@ export class Lab {
     const moved = this.fleet.list().some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
     if (moved || before.transports.join() !== after.transports.join()) await this.fleet.retarget(after);
     return report;
+  }
+
+  /** Break something on purpose: crash, stop or start an instance; stop or start Redis. */
+  async fault(body: Record<string, unknown>): Promise<string> {
+    const fault = String(body.fault);
+    if (body.target === 'redis' && (fault === 'stop' || fault === 'start')) return this.reconciler.redisFault(fault);
+    if (body.target === 'instance' && (fault === 'crash' || fault === 'stop' || fault === 'start')) {
+      return this.reconciler.instanceFault(String(body.serverId), fault);
+    }
+    throw new LabError(`unknown fault ${JSON.stringify(body)}`, 'instance: crash, stop or start (with serverId); redis: stop or start');
+  }
+
+  /** Instances report telemetry, or not (to measure what it costs). They restart to change. */
+  async setTelemetry(on: boolean): Promise<ApplyReport> {
+    this.reconciler.telemetry = on;
+    return this.setStage(this.stage.id);
   }
 
   get activeExercise(): Lesson | null {

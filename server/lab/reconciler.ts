@@ -39,8 +39,17 @@ export const INSTANCE_MARKER = '/.lab/build/server-';
 
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Instances report to the control plane. Off only to measure what that costs (npm run bench). */
+  telemetry = true;
 
   constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Run one change at a time, in order: stage changes and faults never interleave. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
 
   /**
    * Bring everything to `stage`, with the learner's exercise file in place of
@@ -48,16 +57,57 @@ export class Reconciler {
    * a second request waits for the first.
    */
   apply(stage: Stage, exercise: Exercise | null = null): Promise<ApplyReport> {
-    const run = this.queue.then(() => this.applyNow(stage, exercise));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.serial(() => this.applyNow(stage, exercise));
   }
 
   /** Stop everything the lab started. Safe to call more than once. */
   down(): Promise<void> {
-    const run = this.queue.then(() => this.downNow());
-    this.queue = run.catch(() => {});
-    return run;
+    return this.serial(() => this.downNow());
+  }
+
+  // ── Faults: deliberate departures from the stage, which the next apply() heals ──
+  /**
+   * What happens to a running instance:
+   *  crash  SIGKILL, no goodbye; PM2 starts it again at once (as in production)
+   *  stop   PM2 stops it: SIGINT, the app drains and exits; it stays down
+   *  start  PM2 starts a stopped instance again
+   */
+  instanceFault(serverId: string, fault: 'crash' | 'stop' | 'start'): Promise<string> {
+    return this.serial(async () => {
+      const { pm2, hub } = this.deps;
+      await pm2.connect();
+      const proc = (await pm2.list()).find((p) => p.name === serverId);
+      if (!proc) throw new LabError(`no instance "${serverId}" in this stage`, `instances: ${(await pm2.list()).map((p) => p.name).join(', ')}`);
+      const port = Number(proc.env[ENV.port]);
+      if (fault === 'crash') {
+        if (!proc.online) throw new LabError(`${serverId} is not running`);
+        process.kill(proc.pid, 'SIGKILL');
+        hub.lab({ t: 'instance-state', serverId, port, pid: null, online: false });
+        return `${serverId}: killed (pid ${proc.pid}); PM2 restarts it`;
+      }
+      if (fault === 'stop') {
+        await pm2.stop(serverId);
+        this.recordPid(serverId, null);
+        hub.lab({ t: 'instance-state', serverId, port, pid: null, online: false });
+        return `${serverId}: stopped`;
+      }
+      await pm2.restart(serverId);
+      const pid = await this.waitHealthy(serverId, port);
+      this.recordPid(serverId, pid);
+      hub.lab({ t: 'instance-state', serverId, port, pid, online: true });
+      return `${serverId}: started (pid ${pid})`;
+    });
+  }
+
+  /** Stop or start the lab's Redis without changing the stage (an outage, on purpose). */
+  redisFault(fault: 'stop' | 'start'): Promise<string> {
+    return this.serial(async () => {
+      if (this.deps.settings.externalRedisUrl) throw new LabError('the lab does not stop or start a Redis it did not start (REDIS_URL is set)');
+      const report: ApplyReport = [];
+      if (fault === 'stop') await this.stopRedis(report);
+      else await this.ensureRedis(report);
+      return report.join('; ') || `redis: already ${fault === 'stop' ? 'stopped' : 'running'}`;
+    });
   }
 
   redisUrl(): string {
@@ -138,8 +188,7 @@ export class Reconciler {
       [ENV.maxTextLength]: String(stage.maxTextLength),
       [ENV.maxMessagesPerSecond]: String(stage.maxMessagesPerSecond),
       [ENV.drainMs]: String(stage.drainMs),
-      LAB_TELEMETRY_URL: this.deps.telemetryUrl,
-      LAB_TELEMETRY_TOKEN: state.token,
+      ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
     };
     const app = ecosystem.instanceApp({ serverId, port, script, env, interpreter: process.execPath });
     app.env[SPEC_ENV] = specHash(app);

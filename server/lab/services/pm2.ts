@@ -44,6 +44,8 @@ interface Pm2Api {
   disconnect(cb: () => void): void;
   start(app: Pm2AppDef, cb: (err: Error | null) => void): void;
   delete(name: string, cb: (err: Error | null) => void): void;
+  stop(name: string, cb: (err: Error | null) => void): void;
+  restart(name: string, cb: (err: Error | null) => void): void;
   list(cb: (err: Error | null, list: RawProcess[]) => void): void;
 }
 interface RawProcess {
@@ -86,6 +88,16 @@ export class Pm2 {
 
   async start(app: Pm2AppDef): Promise<void> {
     await call<void>((cb) => this.need().start(app, cb));
+  }
+
+  /** Stops the app (SIGINT: a graceful drain) and keeps it stopped; PM2 still knows it. */
+  async stop(name: string): Promise<void> {
+    await call<void>((cb) => this.need().stop(name, cb));
+  }
+
+  /** Starts a stopped app again (or restarts a running one). */
+  async restart(name: string): Promise<void> {
+    await call<void>((cb) => this.need().restart(name, cb));
   }
 
   /** Stops (SIGINT, then SIGKILL after the app's kill_timeout) and forgets the app. */
