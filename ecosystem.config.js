@@ -70,7 +70,8 @@ function instanceApp({ serverId, port, script, env = {}, interpreter = 'node' })
     script,
     cwd: __dirname,
     interpreter,
-    node_args: ['--enable-source-maps'],
+    // --expose-gc: `GET /health?gc=1` collects garbage before reporting memory (npm run bench).
+    node_args: ['--enable-source-maps', '--expose-gc'],
     exec_mode: 'fork',
     autorestart: true,
     // Time between PM2's SIGINT and its SIGKILL: room for a graceful drain.

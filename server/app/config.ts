@@ -42,6 +42,8 @@ export interface AppConfig {
   maxMessagesPerSecond: number;
   /** On SIGTERM/SIGINT: how long to keep serving after telling clients we are leaving. */
   drainMs: number;
+  /** Web origins whose pages may connect (CORS); none: same origin only. */
+  corsOrigins: string[];
 }
 
 export const defaults: Omit<AppConfig, 'serverId' | 'port'> = {
@@ -59,6 +61,7 @@ export const defaults: Omit<AppConfig, 'serverId' | 'port'> = {
   maxTextLength: 2_000,
   maxMessagesPerSecond: 50,
   drainMs: 0,
+  corsOrigins: [],
 };
 
 /** Environment variable names, shared with ecosystem.config.js and the lab. */
@@ -79,6 +82,7 @@ export const ENV = {
   maxTextLength: 'MAX_TEXT_LENGTH',
   maxMessagesPerSecond: 'MAX_MESSAGES_PER_SECOND',
   drainMs: 'DRAIN_MS',
+  corsOrigins: 'CORS_ORIGINS',
 } as const satisfies Record<keyof AppConfig, string>;
 
 /** Read the config from the environment; a bad value stops the instance with a clear message. */
@@ -122,5 +126,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxTextLength: int('maxTextLength', defaults.maxTextLength, 1),
     maxMessagesPerSecond: int('maxMessagesPerSecond', defaults.maxMessagesPerSecond, 1),
     drainMs: int('drainMs', defaults.drainMs),
+    corsOrigins: (get('corsOrigins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   };
 }

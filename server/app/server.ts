@@ -7,7 +7,7 @@
 //   client →   join (room, ack)                 ack { ok, serverId, room } | { ok: false, error }
 //   client →   chat ({ room, text, msgId? }, ack) ack { ok, msgId, serverId } | { ok: false, error }
 //   server →   chat { msgId, room, text, from, serverId }   to every member of the room
-//   GET /health → { serverId, pid, port, connections, adapter, broadcast }
+//   GET /health → { serverId, pid, port, connections, adapter, broadcast, memory }
 
 import http from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -39,13 +39,18 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
   let draining = false;
 
   const httpServer = http.createServer((req, res) => {
-    if (req.url === '/health') {
+    if (req.url === '/health' || req.url === '/health?gc=1') {
+      // `?gc=1` (npm run bench) collects garbage first, so `memory.heapUsed` is
+      // live data only. gc() exists when node runs with --expose-gc (PM2 does).
+      if (req.url.endsWith('?gc=1')) (globalThis as { gc?: () => void }).gc?.();
+      const { rss, heapUsed } = process.memoryUsage();
       // 503 while draining, so anything that polls health stops sending us clients.
       res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({
         serverId, pid: process.pid, port,
         connections: io.of('/').sockets.size,
         adapter: config.adapter, broadcast: config.broadcast, draining,
+        memory: { rss, heapUsed }, // bytes
       }));
       return;
     }
@@ -60,6 +65,9 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
     pingInterval: config.pingInterval,
     pingTimeout: config.pingTimeout,
     maxHttpBufferSize: config.maxHttpBufferSize,
+    // Browsers may connect from pages served elsewhere (the lab's chat page on
+    // :4000) only if we say so: long-polling is plain cross-origin HTTP.
+    ...(config.corsOrigins.length > 0 ? { cors: { origin: config.corsOrigins } } : {}),
     // Only useful with an adapter that keeps history (redis-streams) or a single instance.
     ...(config.recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true } } : {}),
   });

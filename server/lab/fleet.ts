@@ -87,6 +87,9 @@ export class Fleet {
 
   private readonly idPrefix: string;
   private readonly reconnect: boolean;
+  private readonly onLatency: ((ms: number, crossInstance: boolean) => void) | undefined;
+  /** msgId → when it was sent, for messages still expected somewhere (bounded). */
+  private readonly sentAt = new Map<string, number>();
 
   constructor(
     private readonly hub: TelemetryHub,
@@ -97,8 +100,11 @@ export class Fleet {
       idPrefix?: string;
       /** Reconnect like a real app (default). Checks turn it off: a failure is the answer. */
       reconnect?: boolean;
+      /** Called for each delivery of a message this fleet sent: ms from send to receipt, and whether it crossed instances. */
+      onLatency?: (ms: number, crossInstance: boolean) => void;
     } = {},
   ) {
+    this.onLatency = opts.onLatency;
     const sources = opts.sources ?? 'auto';
     this.canBindLoopbackAliases = sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
     this.idPrefix = opts.idPrefix ?? 'c';
@@ -165,6 +171,8 @@ export class Fleet {
     const c = this.get(id);
     if (!c.socket.connected) return { ok: false, error: `${id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
     const msgId = `${id}-m${++this.sent}`;
+    this.sentAt.set(msgId, performance.now());
+    if (this.sentAt.size > 10_000) this.sentAt.delete(this.sentAt.keys().next().value!);
     try {
       return await c.socket.timeout(5000).emitWithAck('chat', { room, text, msgId });
     } catch {
@@ -211,7 +219,11 @@ export class Fleet {
       // Rooms live on the server-side socket: after any reconnect they are empty again.
       void Promise.all([...c.rooms].map((room) => this.joinRoom(c, room))).then(() => c.onReady?.());
     });
-    socket.on('chat', (m: ChatMessage) => c.received.set(m.msgId, m));
+    socket.on('chat', (m: ChatMessage) => {
+      c.received.set(m.msgId, m);
+      const sent = this.sentAt.get(m.msgId);
+      if (sent !== undefined && this.onLatency) this.onLatency(performance.now() - sent, m.serverId !== c.serverId);
+    });
     socket.on('disconnect', () => (c.serverId = null));
     socket.on('connect_error', (err: Error & { description?: unknown; context?: unknown }) => {
       c.lastError = describeConnectError(err);

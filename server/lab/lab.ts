@@ -2,7 +2,7 @@
 // client fleet, put together. The CLI (`lab up`) and the tests both use this.
 
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary } from './binaries.ts';
 import { ControlPlane } from './control-plane.ts';
@@ -21,6 +21,7 @@ import { runChecks, type CheckResult } from './checks/runner.ts';
 import { readProgress, updateProgress } from './progress.ts';
 import type { Stage } from './stages.ts';
 import { TelemetryHub } from './telemetry/hub.ts';
+import { StatsSampler } from './stats.ts';
 
 /** `lab status --json`, as the contract (LAB-DESIGN §2) defines it. */
 export interface LabStatus {
@@ -38,6 +39,7 @@ export const LAB_MARKER = 'server/lab/cli.ts';
 export class Lab {
   readonly fleet: Fleet;
   private stage: Stage;
+  private readonly stats: StatsSampler;
   /** The lesson whose exercise file currently stands in for a repo file. */
   private exercise: Lesson | null = null;
   private closed = false;
@@ -52,7 +54,12 @@ export class Lab {
     initial: Stage,
   ) {
     this.stage = initial;
-    this.fleet = new Fleet(this.hub, this.fleetTarget(initial), { sources: settings.fleetSources });
+    this.stats = new StatsSampler(hub, () => this.status().instances);
+    this.fleet = new Fleet(this.hub, this.fleetTarget(initial), {
+      sources: settings.fleetSources,
+      onLatency: (ms, cross) => this.stats.latency(ms, cross),
+    });
+    this.stats.start();
     // PM2 restarts a crashed instance under a new PID: keep the run state's record current.
     hub.subscribe((e) => {
       if (e.t === 'instance-up' && state.instancePids[e.serverId] !== e.pid && !this.closed) {
@@ -114,6 +121,7 @@ export class Lab {
       reads: {
         status: () => lab?.status(),
         snapshot: () => lab?.snapshot(),
+        lessons: () => lab?.lessonsForUi(),
       },
       actions: {
         stage: async (body) => lab!.setStage(String(body.stage)),
@@ -270,17 +278,43 @@ export class Lab {
     };
   }
 
+  /** The lesson panel's content: every lesson with its README, and where the learner is. */
+  lessonsForUi(): unknown {
+    const progress = readProgress(this.settings.runDir);
+    return {
+      current: progress.current,
+      passed: progress.passed,
+      exercise: this.exercise?.id ?? null,
+      lessons: this.catalog.lessons.map((l) => ({
+        id: l.id,
+        number: l.number,
+        title: l.title,
+        summary: l.summary,
+        begin: l.begin,
+        target: l.target,
+        checks: l.checks.map((c) => ({ id: c.id, title: c.title })),
+        hasExercise: l.exercise !== null,
+        readme: readReadme(l.dir),
+      })),
+    };
+  }
+
   private async fleetAction(body: Record<string, unknown>): Promise<unknown> {
     const ids = Array.isArray(body.ids) ? body.ids.map(String) : undefined;
+    const announce = (): void => this.hub.lab({ t: 'fleet', ids: this.fleet.list().map((c) => c.id) });
     switch (body.action) {
       case 'add': {
         const source: SourceMode = body.source === 'shared' ? 'shared' : 'distinct';
         const rooms = Array.isArray(body.rooms) ? body.rooms.map(String) : [];
         const added = await this.fleet.add(Number(body.count ?? 1), { source, rooms });
+        announce();
         return added.map((c) => c.view());
       }
-      case 'remove':
-        return { removed: this.fleet.remove(ids) };
+      case 'remove': {
+        const removed = this.fleet.remove(ids);
+        announce();
+        return { removed };
+      }
       case 'join':
         await this.fleet.join(ids ?? [], String(body.room));
         return 'joined';
@@ -307,10 +341,19 @@ export class Lab {
   async down(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stats.stop();
     this.fleet.close();
     await this.reconciler.down();
     await this.control.close();
     rmSync(stateFile(this.settings.runDir), { force: true });
+  }
+}
+
+function readReadme(dir: string): string {
+  try {
+    return readFileSync(path.join(dir, 'README.md'), 'utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -188,6 +188,8 @@ export class Reconciler {
       [ENV.maxTextLength]: String(stage.maxTextLength),
       [ENV.maxMessagesPerSecond]: String(stage.maxMessagesPerSecond),
       [ENV.drainMs]: String(stage.drainMs),
+      // The lab's own pages (its chat page on the UI port) may connect.
+      [ENV.corsOrigins]: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`].join(','),
       ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
     };
     const app = ecosystem.instanceApp({ serverId, port, script, env, interpreter: process.execPath });

@@ -46,6 +46,17 @@ describe('telemetry hub', () => {
     assert.ok(hub.message('m')!.expected.includes('frank'));
   });
 
+  test('the reason for a missing delivery is what the lab knows', () => {
+    const hub = twoInstances();
+    hub.publish({ t: 'received', serverId: 's1', at: 5, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a' });
+    assert.equal(hub.missingReason(hub.message('m')!, 'bob'), 'no adapter: s1 cannot reach s2');
+    hub.publish({ t: 'instance-up', serverId: 's1', at, pid: 10, port: 3001, adapter: 'redis', broadcast: 'rooms' });
+    hub.lab({ t: 'redis', port: 6390, running: false });
+    assert.equal(hub.missingReason(hub.message('m')!, 'bob'), 'Redis is down');
+    hub.publish({ t: 'instance-state', serverId: 's2', at, port: 3002, pid: null, online: false });
+    assert.equal(hub.missingReason(hub.message('m')!, 'bob'), 'disconnected');
+  });
+
   test('connection counts follow connects, disconnects and instance restarts', () => {
     const hub = twoInstances();
     assert.equal(hub.connectionsOf('s2'), 2);

@@ -1,58 +1,141 @@
 // The lab UI: a view over the lab's one event stream. It starts from the
-// server's snapshot and folds every later event with the same TelemetryHub
-// code the server uses, so it always shows what `lab status` says.
+// lab's snapshot and folds every later event with the same TelemetryHub code
+// the server uses, so it shows what `lab status` says; the timeline can hold,
+// step, replay or rewind that fold.
 
-import { TelemetryHub, type HubSnapshot } from '../../server/lab/telemetry/hub.ts';
 import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
-import { renderEvent, renderTopology } from './render.ts';
+import type { HubSnapshot } from '../../server/lab/telemetry/hub.ts';
+import { act, eventsUrl } from './api.ts';
+import { Charts } from './charts.ts';
+import { button, el } from './dom.ts';
+import { FlowView } from './flow.ts';
+import { controls, describeEvent, lessonPanel, renderMessages, type Runner } from './panels.ts';
+import { Timeline } from './timeline.ts';
+import { TopologyView, type FaultRequest } from './topology.ts';
 
-const token = document.querySelector<HTMLMetaElement>('meta[name="lab-token"]')?.content ?? '';
-const topology = document.getElementById('topology')!;
-const events = document.getElementById('events')!;
-const stageLabel = document.getElementById('stage')!;
-const connLabel = document.getElementById('conn')!;
+type Snapshot = HubSnapshot & { recent: TelemetryEvent[]; fleet: { id: string }[]; stages: { id: string; title: string }[] };
 
-let hub = new TelemetryHub();
-let scheduled = false;
+const $ = (id: string): HTMLElement => document.getElementById(id)!;
+const notice = $('notice');
+const logList = $('events');
 
-/** Redraw at most once per frame, however many events arrive. */
-function redraw(): void {
-  if (scheduled) return;
-  scheduled = true;
-  requestAnimationFrame(() => {
-    scheduled = false;
-    const snap = hub.snapshot();
-    stageLabel.textContent = snap.stage ? `stage: ${snap.stage.id} (${snap.stage.phase})` : 'no stage';
-    renderTopology(topology, snap);
-  });
+/** Every API action goes through here: its failure is shown, with the lab's own words. */
+const run: Runner = async (what, action) => {
+  notice.className = 'notice busy';
+  notice.textContent = `${what}…`;
+  try {
+    await action();
+    notice.className = 'notice';
+    notice.textContent = `${what}: done`;
+  } catch (err) {
+    notice.className = 'notice error';
+    notice.textContent = `${what}: ${(err as Error).message}`;
+  }
+};
+
+const topology = new TopologyView($('topology'), (f: FaultRequest) =>
+  void run(f.target === 'redis' ? `redis ${f.fault}` : `${f.serverId} ${f.fault}`, () => act('fault', f)),
+);
+const flow = new FlowView(topology);
+const charts = new Charts($('charts'));
+let fleetIds: string[] = [];
+let ctl: ReturnType<typeof controls> | null = null;
+const names = new Map<string, string>();
+
+const timeline = new Timeline(
+  (e, animate) => {
+    if (e.t === 'connected') names.set(e.socketId, e.clientId);
+    if (animate) flow.play(e, timeline.hub, timeline.speed);
+    logEvent(e, true);
+    scheduleRedraw();
+  },
+  () => {
+    rebuildLog();
+    scheduleRedraw();
+  },
+);
+
+function logEvent(e: TelemetryEvent, prepend: boolean): void {
+  const text = describeEvent(e, (id) => names.get(id) ?? id);
+  if (!text) return;
+  const li = el('li', { class: `ev ${e.t}` }, el('time', {}, new Date(e.at).toLocaleTimeString()), ` ${text}`);
+  if (prepend) logList.prepend(li);
+  else logList.append(li);
+  while (logList.childElementCount > 200) logList.lastElementChild!.remove();
 }
 
-function log(event: TelemetryEvent): void {
-  const line = renderEvent(event);
-  if (!line) return;
-  events.prepend(line);
-  while (events.childElementCount > 200) events.lastElementChild!.remove();
+/** After a jump: the log shows the 200 latest events up to the cursor. */
+function rebuildLog(): void {
+  logList.replaceChildren();
+  for (let i = timeline.cursor - 1; i >= 0 && logList.childElementCount < 200; i--) logEvent(timeline.log[i]!, false);
+}
+
+let redrawScheduled = false;
+/** Draw at most ten times a second, however many events arrive. */
+function scheduleRedraw(): void {
+  if (redrawScheduled) return;
+  redrawScheduled = true;
+  setTimeout(() => requestAnimationFrame(redraw), 100);
+}
+
+function redraw(): void {
+  redrawScheduled = false;
+  const snap = timeline.hub.snapshot();
+  $('stage').textContent = snap.stage ? `stage ${snap.stage.id} · ${snap.stage.phase}` : 'no stage';
+  ctl?.setStage(timeline.mode === 'live' ? snap.stage?.id ?? null : null);
+  topology.update(snap);
+  renderMessages($('messages'), timeline.hub, snap);
+  const scrub = $('scrub') as HTMLInputElement;
+  scrub.max = String(timeline.log.length);
+  scrub.value = String(timeline.cursor);
+  const at = timeline.log[timeline.cursor - 1]?.at;
+  $('position').textContent = `${timeline.mode} · ${timeline.cursor}/${timeline.log.length}${at ? ` · ${new Date(at).toLocaleTimeString()}` : ''}`;
+  $('mode-live').toggleAttribute('disabled', timeline.mode === 'live');
+}
+
+function timelineControls(): void {
+  const speed = el('select', { 'aria-label': 'Replay speed', 'data-testid': 'speed' }, ...['0.25', '0.5', '1', '2', '4'].map((s) => el('option', { value: s }, `${s}×`)));
+  speed.value = '1';
+  speed.addEventListener('change', () => (timeline.speed = Number(speed.value)));
+  const scrub = el('input', { type: 'range', id: 'scrub', min: '0', max: '0', value: '0', 'aria-label': 'Scrub through events', 'data-testid': 'scrub' });
+  scrub.addEventListener('input', () => timeline.seek(Number(scrub.value)));
+  $('timeline').replaceChildren(
+    button('pause', () => timeline.pause(), { 'data-testid': 'pause' }),
+    button('step', () => timeline.step(), { 'data-testid': 'step' }),
+    button('replay', () => timeline.replay(), { 'data-testid': 'replay' }),
+    speed,
+    button('live', () => timeline.live(), { id: 'mode-live', 'data-testid': 'live' }),
+    scrub,
+    el('span', { id: 'position', class: 'position' }),
+  );
 }
 
 function connect(): void {
-  const stream = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
+  const stream = new EventSource(eventsUrl());
   stream.addEventListener('snapshot', (e) => {
-    const snap = JSON.parse((e as MessageEvent<string>).data) as HubSnapshot & { recent: TelemetryEvent[] };
-    hub = TelemetryHub.fromSnapshot(snap);
-    events.replaceChildren();
-    for (const event of snap.recent) log(event);
-    connLabel.textContent = 'live';
-    redraw();
+    const snap = JSON.parse((e as MessageEvent<string>).data) as Snapshot;
+    fleetIds = snap.fleet.map((c) => c.id);
+    for (const c of snap.clients) names.set(c.socketId, c.clientId);
+    if (!ctl) ctl = controls($('controls'), snap.stages, () => fleetIds, run);
+    timeline.reset(snap);
+    // Events from before this page: shown in the log, already part of the snapshot.
+    for (const event of snap.recent) logEvent(event, true);
+    $('conn').textContent = 'live';
   });
   stream.onmessage = (e: MessageEvent<string>) => {
     const event = JSON.parse(e.data) as TelemetryEvent;
-    hub.publish(event);
-    log(event);
-    redraw();
+    if (event.t === 'stats') charts.add(event);
+    if (event.t === 'fleet') {
+      fleetIds = event.ids;
+      ctl?.setStage(null);
+    }
+    timeline.push(event);
   };
   stream.onerror = () => {
-    connLabel.textContent = 'lab unreachable: retrying…';
+    $('conn').textContent = 'lab unreachable: retrying…';
   };
 }
 
+timelineControls();
 connect();
+void lessonPanel($('lesson'), run).catch((err: Error) => ($('lesson').textContent = `Lessons unavailable: ${err.message}`));

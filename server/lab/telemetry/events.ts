@@ -30,6 +30,15 @@ export type LabEvent = Base & (
   | { t: 'instance-removed'; serverId: string }
   | { t: 'redis'; port: number; running: boolean }
   | { t: 'nginx'; port: number; mode: string | null }
+  /** Once a second: what each instance holds, and how long deliveries took. */
+  | {
+      t: 'stats';
+      instances: { serverId: string; connections: number; rss: number | null; heapUsed: number | null }[];
+      /** Fleet deliveries that crossed instances in the last second, counted per bucket (upper edges in ms). */
+      latency: { edges: number[]; counts: number[] };
+    }
+  /** The learner's fleet changed: these are its clients now. */
+  | { t: 'fleet'; ids: string[] }
   /** A lesson's checks ran. */
   | { t: 'checked'; lesson: string; passed: number; total: number }
   /** A connection attempt that failed before Socket.IO connected (e.g. 400 "Session ID unknown"). */

@@ -108,6 +108,18 @@ export class TelemetryHub {
     };
   }
 
+  /** Why a client that was expected to receive a message did not, as far as the lab can tell. */
+  missingReason(m: MessageView, clientId: string): string {
+    const client = [...this.clients.values()].find((c) => c.clientId === clientId);
+    if (!client) return 'disconnected';
+    const instance = this.instances.get(client.serverId);
+    if (!instance?.online) return `${client.serverId} is down`;
+    if (!m.origin || client.serverId === m.origin) return `not delivered by ${client.serverId}`;
+    if (this.instances.get(m.origin)?.adapter === 'none') return `no adapter: ${m.origin} cannot reach ${client.serverId}`;
+    if (this.redis && !this.redis.running) return 'Redis is down';
+    return `the adapter did not carry it to ${client.serverId}`;
+  }
+
   connectionsOf(serverId: string): number {
     let n = 0;
     for (const c of this.clients.values()) if (c.serverId === serverId) n++;
@@ -141,6 +153,8 @@ export class TelemetryHub {
         this.instances.delete(e.serverId);
         break;
       case 'progress':
+      case 'fleet':
+      case 'stats':
       case 'checked':
       case 'handshake-failed':
         break;

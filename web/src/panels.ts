@@ -1,0 +1,138 @@
+// The panels around the topology: lab controls, the lesson, the messages
+// (expected vs delivered, with the route and what went missing), and the log.
+
+import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
+import type { HubSnapshot, MessageView, TelemetryHub } from '../../server/lab/telemetry/hub.ts';
+import { act, read } from './api.ts';
+import { button, el } from './dom.ts';
+import { renderMarkdown } from './markdown.ts';
+
+/** Runs an API action; failures are shown, never thrown at the user. */
+export type Runner = (what: string, action: () => Promise<unknown>) => Promise<void>;
+
+export function controls(root: HTMLElement, stages: { id: string; title: string }[], fleetIds: () => string[], run: Runner): { setStage(id: string | null): void } {
+  const stageSelect = el('select', { 'data-testid': 'stage-select', 'aria-label': 'Stage' });
+  for (const s of stages) stageSelect.append(el('option', { value: s.id, title: s.title }, s.id));
+  const count = el('input', { type: 'number', min: '1', max: '500', value: '4', 'aria-label': 'How many clients', 'data-testid': 'fleet-count' });
+  const source = el('select', { 'aria-label': 'Client addresses', 'data-testid': 'fleet-source' }, el('option', { value: 'distinct' }, 'each from its own /24'), el('option', { value: 'shared' }, 'all from 127.0.0.1 (one NAT)'));
+  const room = el('input', { value: 'lobby', 'aria-label': 'Room', 'data-testid': 'fleet-room', size: '8' });
+  const sender = el('select', { 'aria-label': 'Sender', 'data-testid': 'send-from' });
+  const text = el('input', { value: 'hello', 'aria-label': 'Message', 'data-testid': 'send-text', size: '14' });
+
+  const refreshSenders = (): void => {
+    const ids = fleetIds();
+    const keep = sender.value;
+    sender.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
+    if (ids.includes(keep)) sender.value = keep;
+  };
+
+  root.replaceChildren(
+    el('div', { class: 'group' }, el('label', {}, 'Stage '), stageSelect, button('switch', () => void run(`stage ${stageSelect.value}`, () => act('stage', { stage: stageSelect.value })), { 'data-testid': 'stage-apply' })),
+    el('div', { class: 'group' }, el('label', {}, 'Clients '), count, source, el('label', {}, ' in '), room,
+      button('add', () => void run('add clients', () => act('fleet', { action: 'add', count: Number(count.value), source: source.value, rooms: room.value ? [room.value] : [] })), { 'data-testid': 'fleet-add' }),
+      button('remove all', () => void run('remove clients', () => act('fleet', { action: 'remove' })), { 'data-testid': 'fleet-remove' })),
+    el('div', { class: 'group' }, el('label', {}, 'Send from '), sender, el('label', {}, ' to the room '), text,
+      button('send', () => void run(`send from ${sender.value}`, () => act('fleet', { action: 'send', id: sender.value, room: room.value, text: text.value })), { 'data-testid': 'send' })),
+  );
+  refreshSenders();
+  return {
+    setStage(id) {
+      if (id) stageSelect.value = id;
+      refreshSenders();
+    },
+  };
+}
+
+interface LessonInfo {
+  id: string;
+  number: string;
+  title: string;
+  summary: string;
+  begin: string;
+  target: string;
+  hasExercise: boolean;
+  readme: string;
+}
+
+export async function lessonPanel(root: HTMLElement, run: Runner): Promise<void> {
+  const data = await read<{ current: string | null; passed: string[]; lessons: LessonInfo[] }>('lessons');
+  const select = el('select', { 'aria-label': 'Lesson', 'data-testid': 'lesson-select' });
+  for (const l of data.lessons) select.append(el('option', { value: l.id }, `${l.number}. ${l.title}${data.passed.includes(l.id) ? ' ✓' : ''}`));
+  select.value = data.current ?? data.lessons[0]?.id ?? '';
+  const body = el('article', { class: 'lesson-text', 'data-testid': 'lesson-text' });
+  const results = el('ul', { class: 'results', 'data-testid': 'check-results' });
+  const meta = el('p', { class: 'lesson-meta' });
+  const actions = el('div', { class: 'group' });
+
+  const show = (): void => {
+    const lesson = data.lessons.find((l) => l.id === select.value);
+    if (!lesson) return;
+    meta.textContent = `Begins in stage “${lesson.begin}”; passes in “${lesson.target}”.`;
+    body.replaceChildren(renderMarkdown(lesson.readme || `# ${lesson.title}\n\n${lesson.summary}`));
+    results.replaceChildren();
+    actions.replaceChildren(
+      button('open lesson', () => void run(`open lesson ${lesson.number}`, () => act('lesson', { lesson: lesson.id })), { 'data-testid': 'lesson-open' }),
+      ...(lesson.hasExercise ? [button('run my exercise', () => void run(`exercise ${lesson.number}`, () => act('exercise', { lesson: lesson.id })), { 'data-testid': 'lesson-exercise' })] : []),
+      button('verify', () => void verify(lesson), { class: 'primary', 'data-testid': 'lesson-verify' }),
+    );
+  };
+  const verify = async (lesson: LessonInfo): Promise<void> => {
+    results.replaceChildren(el('li', {}, 'checking…'));
+    await run(`verify lesson ${lesson.number}`, async () => {
+      const { results: list } = await act<{ results: { ok: boolean; title: string; detail: string }[] }>('check', { lesson: lesson.id });
+      results.replaceChildren(...list.map((r) => el('li', { class: r.ok ? 'pass' : 'fail', 'data-ok': String(r.ok) }, el('strong', {}, `${r.ok ? '✓' : '✗'} ${r.title}`), el('br'), r.detail)));
+    });
+  };
+  select.addEventListener('change', show);
+  root.replaceChildren(el('div', { class: 'group' }, select), meta, actions, results, body);
+  show();
+}
+
+/** The recent messages, newest first, each with its route and any missing recipients (with why). */
+export function renderMessages(root: HTMLElement, hub: TelemetryHub, snap: HubSnapshot): void {
+  const rows = snap.messages.filter((m) => m.origin !== '').slice(-12).reverse().map((m) => messageRow(m, hub, snap));
+  root.replaceChildren(el('h2', {}, 'Messages: expected vs delivered'), ...(rows.length ? rows : [el('p', { class: 'empty' }, 'No messages yet: add clients to a room and send one.')]));
+}
+
+function messageRow(m: MessageView, hub: TelemetryHub, snap: HubSnapshot): HTMLElement {
+  const remote = [...new Set(Object.values(m.delivered))].filter((s) => s !== m.origin).sort();
+  const viaRedis = remote.length > 0;
+  const route = [m.origin, ...(viaRedis ? ['redis', remote.join(', ')] : [])];
+  const missing = m.expected.filter((id) => !(id in m.delivered));
+  const fresh = Date.now() - m.at < 800; // deliveries may still be on their way
+  const row = el('div', { class: `message ${missing.length && !fresh ? 'lossy' : 'complete'}`, 'data-msg-id': m.msgId, 'data-route': route.join('>') },
+    el('span', { class: 'who' }, `${m.from} → #${m.room}`),
+    el('span', { class: 'route' }, ` ${snap.nginx ? 'nginx → ' : ''}${route.join(' → ')}`),
+    el('span', { class: 'count', 'data-testid': 'delivered' }, ` · delivered ${Object.keys(m.delivered).length}/${m.expected.length}`),
+  );
+  if (missing.length && !fresh) {
+    const list = el('ul', { class: 'missing' });
+    for (const id of missing.slice(0, 6)) list.append(el('li', { 'data-missing': id }, `${id}: ${hub.missingReason(m, id)}`));
+    if (missing.length > 6) list.append(el('li', {}, `… and ${missing.length - 6} more`));
+    row.append(list);
+  }
+  return row;
+}
+
+/** One line of the event log, or null for events too frequent to list one by one. */
+export function describeEvent(e: TelemetryEvent, nameOf: (socketId: string) => string): string | null {
+  switch (e.t) {
+    case 'stage': return `stage ${e.stage}: ${e.phase}${e.detail ? ` (${e.detail})` : ''}`;
+    case 'progress': return e.step;
+    case 'instance-up': return `${e.serverId} up (pid ${e.pid}, port ${e.port}, ${e.adapter})`;
+    case 'instance-state': return `${e.serverId} ${e.online ? 'online' : 'offline'}`;
+    case 'instance-removed': return `${e.serverId} removed`;
+    case 'redis': return `redis ${e.running ? 'running' : 'stopped'}`;
+    case 'nginx': return e.mode ? `nginx ${e.mode}` : 'nginx stopped';
+    case 'connected': return `${e.clientId} connected to ${e.serverId} (${e.transport})${e.recovered ? ', session recovered' : ''}`;
+    case 'upgraded': return null;
+    case 'disconnected': return `${nameOf(e.socketId)} left ${e.serverId}: ${e.reason}`;
+    case 'handshake-failed': return `${e.clientId} could not connect via ${e.via}: ${e.error}`;
+    case 'refused': return `${e.serverId} refused ${e.address}: ${e.reason}`;
+    case 'received': return `${e.from} → #${e.room}, received by ${e.serverId}`;
+    case 'draining': return `${e.serverId} is draining`;
+    case 'checked': return `checks of ${e.lesson}: ${e.passed}/${e.total} pass`;
+    case 'fleet': return null;
+    default: return null;
+  }
+}
