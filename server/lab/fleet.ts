@@ -88,6 +88,7 @@ export class Fleet {
   private readonly idPrefix: string;
   private readonly reconnect: boolean;
   private readonly onLatency: ((ms: number, crossInstance: boolean) => void) | undefined;
+  private readonly announce: boolean;
   /** msgId → when it was sent, for messages still expected somewhere (bounded). */
   private readonly sentAt = new Map<string, number>();
 
@@ -102,9 +103,12 @@ export class Fleet {
       reconnect?: boolean;
       /** Called for each delivery of a message this fleet sent: ms from send to receipt, and whether it crossed instances. */
       onLatency?: (ms: number, crossInstance: boolean) => void;
+      /** Publish a 'fleet' event when clients come and go (the learner's fleet does; checks' do not). */
+      announce?: boolean;
     } = {},
   ) {
     this.onLatency = opts.onLatency;
+    this.announce = opts.announce ?? false;
     const sources = opts.sources ?? 'auto';
     this.canBindLoopbackAliases = sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
     this.idPrefix = opts.idPrefix ?? 'c';
@@ -135,6 +139,7 @@ export class Fleet {
     }
     const aliases = await this.canBindLoopbackAliases;
     await Promise.all(added.map((c) => this.connect(c, aliases, opts.timeoutMs ?? 5000)));
+    this.changed();
     return added;
   }
 
@@ -153,6 +158,7 @@ export class Fleet {
       c.socket.close();
       this.clients.delete(c.id);
     }
+    if (victims.length > 0) this.changed();
     return victims.length;
   }
 
@@ -189,6 +195,10 @@ export class Fleet {
 
   close(): void {
     this.remove();
+  }
+
+  private changed(): void {
+    if (this.announce) this.hub.lab({ t: 'fleet', ids: this.list().map((c) => c.id) });
   }
 
   private connect(c: FleetClient, aliases: boolean, timeoutMs: number): Promise<void> {

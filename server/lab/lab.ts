@@ -58,6 +58,7 @@ export class Lab {
     this.fleet = new Fleet(this.hub, this.fleetTarget(initial), {
       sources: settings.fleetSources,
       onLatency: (ms, cross) => this.stats.latency(ms, cross),
+      announce: true,
     });
     this.stats.start();
     // PM2 restarts a crashed instance under a new PID: keep the run state's record current.
@@ -301,20 +302,15 @@ export class Lab {
 
   private async fleetAction(body: Record<string, unknown>): Promise<unknown> {
     const ids = Array.isArray(body.ids) ? body.ids.map(String) : undefined;
-    const announce = (): void => this.hub.lab({ t: 'fleet', ids: this.fleet.list().map((c) => c.id) });
     switch (body.action) {
       case 'add': {
         const source: SourceMode = body.source === 'shared' ? 'shared' : 'distinct';
         const rooms = Array.isArray(body.rooms) ? body.rooms.map(String) : [];
         const added = await this.fleet.add(Number(body.count ?? 1), { source, rooms });
-        announce();
         return added.map((c) => c.view());
       }
-      case 'remove': {
-        const removed = this.fleet.remove(ids);
-        announce();
-        return { removed };
-      }
+      case 'remove':
+        return { removed: this.fleet.remove(ids) };
       case 'join':
         await this.fleet.join(ids ?? [], String(body.room));
         return 'joined';

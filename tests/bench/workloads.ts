@@ -1,0 +1,319 @@
+// The five workloads. Each takes the shared context and the options, drives
+// real labs, and returns plain results (see results.ts).
+
+import { instancePort } from '../../server/lab/settings.ts';
+import { sourceAddress } from '../../server/lab/fleet.ts';
+import { commandLine } from '../../server/lab/processes.ts';
+import { ClientPool, entryFor, join, placeSenderAndReceivers, placeSpread, spreadOf, type Entry } from './clients.ts';
+import { CONFIGS, cpuTargets, ms, type BenchConfig, type BenchContext } from './context.ts';
+import { CpuMeter, rssBytes } from './cpu.ts';
+import { closedLoop, openLoop, type ClosedLoopResult, type OpenLoopResult } from './loops.ts';
+import type { BenchOptions } from './options.ts';
+import type { ConfigId, FanoutRun, LatencyRun, MemoryLevel, MemoryResult, MemorySample, OverheadPhase, OverheadResult, StartupResult } from './results.ts';
+import { BASELINE } from './baseline.ts';
+
+const ROOM = 'bench';
+
+function entryOf(ctx: BenchContext, config: BenchConfig): Entry {
+  return entryFor(ctx.settings.ports, config.via, config.instances);
+}
+
+const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+// ── a. Cross-instance delivery latency, open loop ─────────────────────────────
+
+/** One sender, receivers elsewhere, every rate in turn. Runs nginx-redis last (the fan-out and telemetry stage). */
+export async function latencyWorkload(ctx: BenchContext, opts: BenchOptions): Promise<LatencyRun[]> {
+  const order: ConfigId[] = ['single', 'direct-redis', 'streams', 'nginx-redis'];
+  const runs: LatencyRun[] = [];
+  for (const id of order.filter((c) => opts.configs.includes(c))) {
+    const config = CONFIGS[id];
+    const lab = await ctx.use(config.stage, false);
+    const pool = new ClientPool();
+    try {
+      const { sender, receivers } = await placeSenderAndReceivers(pool, entryOf(ctx, config), opts.receivers, `lat-${id}`);
+      await Promise.all([sender, ...receivers].map((c) => join(c, ROOM)));
+      ctx.progress(`latency ${id}: sender on ${sender.serverId}, receivers on ${receivers.map((r) => r.serverId).join(', ')}`);
+      for (const rate of opts.rates) {
+        const r = await openLoop(ctx, { sender, receivers, room: ROOM, rate, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, cpuTargets: cpuTargets(lab) });
+        const run = latencyRun(config, rate, opts.seconds, sender.serverId, receivers.map((c) => c.serverId), r);
+        runs.push(run);
+        ctx.progress(
+          `latency ${id} ${rate}/s: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms, ` +
+            `sent ${run.sent} at ${Math.round(run.achievedRate)}/s, lost ${run.lost}`,
+        );
+      }
+    } finally {
+      pool.close();
+    }
+  }
+  // Report in the order asked for.
+  return runs.sort((a, b) => opts.configs.indexOf(a.config) - opts.configs.indexOf(b.config) || a.rate - b.rate);
+}
+
+function latencyRun(config: BenchConfig, rate: number, seconds: number, senderOn: string, receiversOn: string[], r: OpenLoopResult): LatencyRun {
+  return {
+    config: config.id,
+    label: config.label,
+    rate,
+    seconds,
+    senderOn,
+    receiversOn,
+    sent: r.sent,
+    expected: r.expected,
+    received: r.received,
+    lost: r.lost,
+    achievedRate: r.achievedRate,
+    latencyMs: r.latency.summaryMs(),
+    sendLagMs: r.sendLag.summaryMs(),
+    cpu: r.cpu,
+  };
+}
+
+// ── b. Fan-out throughput, closed loop ─────────────────────────────────────────
+
+export async function fanoutWorkload(ctx: BenchContext, opts: BenchOptions): Promise<FanoutRun> {
+  const config = CONFIGS['nginx-redis'];
+  const lab = await ctx.use(config.stage, false);
+  const { run, result } = await fanoutOnce(ctx, config, opts, cpuTargets(lab));
+  ctx.progress(
+    `fan-out ${run.clients} clients (${Object.entries(run.spread).map(([s, n]) => `${s}:${n}`).join(' ')}), window ${run.window}: ` +
+      `${Math.round(run.deliveriesPerSec)} deliveries/s, p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} ms, lost ${result.lost}`,
+  );
+  return run;
+}
+
+async function fanoutOnce(
+  ctx: BenchContext,
+  config: BenchConfig,
+  opts: BenchOptions,
+  targets: ReturnType<typeof cpuTargets>,
+): Promise<{ run: FanoutRun; result: ClosedLoopResult }> {
+  const pool = new ClientPool();
+  try {
+    const clients = await placeSpread(pool, entryOf(ctx, config), opts.clients, 'fan');
+    await Promise.all(clients.map((c) => join(c, ROOM)));
+    const result = await closedLoop(ctx, { clients, room: ROOM, window: opts.window, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, cpuTargets: targets });
+    const run: FanoutRun = {
+      config: config.id,
+      label: config.label,
+      clients: clients.length,
+      window: opts.window,
+      seconds: opts.seconds,
+      spread: spreadOf(clients),
+      messages: result.messages,
+      deliveries: result.deliveries,
+      deliveriesPerSec: result.deliveriesPerSec,
+      messagesPerSec: result.messagesPerSec,
+      lost: result.lost,
+      latencyMs: result.latency.summaryMs(),
+      completionMs: result.completion.summaryMs(),
+      cpu: result.cpu,
+    };
+    return { run, result };
+  } finally {
+    pool.close();
+  }
+}
+
+// ── c. Memory per idle connection ──────────────────────────────────────────────
+
+/** Idle clients come from this many source addresses (127.0.N.1), connected straight to the instances. */
+const MEMORY_SOURCES = 32;
+const CONNECT_CONCURRENCY = 100;
+
+export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Promise<MemoryResult> {
+  const config = CONFIGS['direct-redis'];
+  const lab = await ctx.use(config.stage, false);
+  const entry = entryOf(ctx, config);
+  const ports = Array.from({ length: config.instances }, (_, i) => instancePort(ctx.settings.ports, i));
+  const pool = new ClientPool();
+  const levels: MemoryLevel[] = [];
+  let gcAvailable = true;
+  const meter = new CpuMeter(cpuTargets(lab));
+  let connectedSoFar = 0;
+  try {
+    const zero = await sampleMemory(ctx, ports);
+    gcAvailable = zero.gc;
+    levels.push({ target: 0, connected: 0, failed: 0, connectSeconds: 0, instances: zero.samples });
+    for (const target of opts.connections) {
+      const t = performance.now();
+      let failed = 0;
+      let cursor = connectedSoFar;
+      const worker = async (): Promise<void> => {
+        while (cursor < target) {
+          ctx.checkAbort();
+          const k = cursor++;
+          try {
+            await pool.connect(entry.url(k), { name: `idle-${k}`, source: sourceAddress(1 + (k % MEMORY_SOURCES)), transports: ['websocket'], timeoutMs: 10_000 });
+          } catch {
+            failed++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
+      const connectSeconds = (performance.now() - t) / 1000;
+      connectedSoFar = target;
+      await ctx.sleep(1000); // let handshakes finish and buffers settle before measuring
+      const sample = await sampleMemory(ctx, ports);
+      levels.push({ target, connected: pool.clients.length, failed, connectSeconds, instances: sample.samples });
+      const mean = meanPerConnection(levels);
+      ctx.progress(
+        `memory ${pool.clients.length} idle connections (${failed} failed, ${connectSeconds.toFixed(1)} s to connect): ` +
+          `${fmt(mean.heap, 1)} KB heap, ${fmt(mean.rss, 1)} KB RSS per connection`,
+      );
+    }
+  } finally {
+    const t = performance.now();
+    pool.close();
+    if (levels.length > 1) ctx.progress(`memory: closed ${connectedSoFar} connections (${ms(t)})`);
+  }
+  const perConnection = perConnectionOf(levels);
+  return {
+    config: config.id,
+    label: config.label,
+    transports: ['websocket'],
+    gcAvailable,
+    levels,
+    perConnection,
+    meanKB: meanPerConnection(levels),
+    ruleOfThumbKB: BASELINE.ruleOfThumbKB,
+    cpuWhileConnecting: meter.stop(),
+  };
+}
+
+async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<{ samples: MemorySample[]; gc: boolean }> {
+  let gc = true;
+  const samples = await Promise.all(
+    ports.map(async (port) => {
+      // Twice: the first collection may leave garbage that only a second one frees.
+      await health(port);
+      const h = await health(port);
+      if (!h.memory) throw new Error(`instance on ${port}: /health has no "memory" field (server/app/server.ts predates the bench)`);
+      // /health?gc=1 can only collect when the instance runs with --expose-gc (ecosystem.config.js).
+      if (!(commandLine(h.pid) ?? '').includes('--expose-gc')) gc = false;
+      return { serverId: h.serverId, pid: h.pid, connections: h.connections, heapUsed: h.memory.heapUsed, rss: rssBytes(h.pid) ?? h.memory.rss };
+    }),
+  );
+  ctx.checkAbort();
+  return { samples: samples.sort((a, b) => a.serverId.localeCompare(b.serverId)), gc };
+}
+
+interface Health {
+  serverId: string;
+  pid: number;
+  connections: number;
+  memory?: { rss: number; heapUsed: number };
+}
+
+async function health(port: number): Promise<Health> {
+  const res = await fetch(`http://127.0.0.1:${port}/health?gc=1`, { signal: AbortSignal.timeout(5000) });
+  return (await res.json()) as Health;
+}
+
+function perConnectionOf(levels: MemoryLevel[]): MemoryResult['perConnection'] {
+  const zero = levels[0];
+  const top = levels[levels.length - 1];
+  if (!zero || !top || top === zero) return [];
+  return top.instances.map((s) => {
+    const base = zero.instances.find((z) => z.serverId === s.serverId);
+    const connections = s.connections - (base?.connections ?? 0);
+    const per = (now: number, before: number | undefined): number => (base && connections > 0 ? (now - (before ?? 0)) / connections / 1024 : NaN);
+    return { serverId: s.serverId, connections, heapKB: per(s.heapUsed, base?.heapUsed), rssKB: per(s.rss, base?.rss) };
+  });
+}
+
+function meanPerConnection(levels: MemoryLevel[]): { heap: number; rss: number } {
+  const per = perConnectionOf(levels).filter((p) => p.connections > 0);
+  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  return { heap: mean(per.map((p) => p.heapKB)), rss: mean(per.map((p) => p.rssKB)) };
+}
+
+// ── d. Cold start and stage switches ───────────────────────────────────────────
+
+export async function startupWorkload(ctx: BenchContext, opts: BenchOptions): Promise<StartupResult> {
+  const stage = 'scaled';
+  const result: StartupResult = { stage, coldStartMs: [], downMs: [], switches: [] };
+  for (let i = 0; i < opts.coldStarts; i++) {
+    let t = performance.now();
+    const lab = await ctx.up(stage);
+    result.coldStartMs.push(performance.now() - t);
+    ctx.progress(`cold start ${i + 1}/${opts.coldStarts} of "${stage}" (Redis, nginx, 3 instances under PM2, all healthy): ${ms(t)}`);
+    try {
+      if (i === 0) {
+        for (let s = 0; s < opts.switches; s++) {
+          for (const [from, to] of [[stage, 'ip-hash'], ['ip-hash', stage]] as const) {
+            ctx.checkAbort();
+            t = performance.now();
+            await lab.setStage(to);
+            result.switches.push({ from, to, ms: performance.now() - t });
+            ctx.progress(`stage switch ${from} → ${to}: ${ms(t)}`);
+          }
+        }
+      }
+    } finally {
+      t = performance.now();
+      await ctx.down(lab);
+      result.downMs.push(performance.now() - t);
+    }
+  }
+  return result;
+}
+
+// ── e. The lab's own overhead: telemetry on vs off ─────────────────────────────
+
+export async function telemetryWorkload(ctx: BenchContext, opts: BenchOptions): Promise<OverheadResult> {
+  const config = CONFIGS['nginx-redis'];
+  // Start from "off", so every phase below begins with freshly restarted instances.
+  await ctx.use(config.stage, false);
+  const phases: OverheadPhase[] = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const telemetry of [true, false]) {
+      const lab = await ctx.use(config.stage, telemetry);
+      const targets = cpuTargets(lab);
+      const pool = new ClientPool();
+      let lat: OpenLoopResult;
+      try {
+        const { sender, receivers } = await placeSenderAndReceivers(pool, entryOf(ctx, config), opts.receivers, `tel-${round}`);
+        await Promise.all([sender, ...receivers].map((c) => join(c, ROOM)));
+        lat = await openLoop(ctx, { sender, receivers, room: ROOM, rate: opts.telemetryRate, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, cpuTargets: targets });
+      } finally {
+        pool.close();
+      }
+      const { run } = await fanoutOnce(ctx, config, opts, targets);
+      const phase: OverheadPhase = {
+        telemetry,
+        latencyMs: lat.latency.summaryMs(),
+        lost: lat.lost + run.lost,
+        deliveriesPerSec: run.deliveriesPerSec,
+        fanoutLatencyMs: run.latencyMs,
+        cpuLatency: lat.cpu,
+        cpuFanout: run.cpu,
+      };
+      phases.push(phase);
+      ctx.progress(
+        `telemetry ${telemetry ? 'on ' : 'off'} (round ${round + 1}/${opts.rounds}): latency p50 ${fmt(phase.latencyMs.p50)} p99 ${fmt(phase.latencyMs.p99)} ms at ${opts.telemetryRate}/s, ` +
+          `fan-out ${Math.round(phase.deliveriesPerSec)} deliveries/s`,
+      );
+    }
+  }
+  const mean = (on: boolean, pick: (p: OverheadPhase) => number): number => {
+    const xs = phases.filter((p) => p.telemetry === on).map(pick);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const ratio = (pick: (p: OverheadPhase) => number): number => mean(true, pick) / mean(false, pick);
+  return {
+    config: config.id,
+    label: config.label,
+    rate: opts.telemetryRate,
+    clients: opts.clients,
+    window: opts.window,
+    seconds: opts.seconds,
+    phases,
+    ratios: {
+      latencyP50: ratio((p) => p.latencyMs.p50),
+      latencyP99: ratio((p) => p.latencyMs.p99),
+      fanoutThroughput: ratio((p) => p.deliveriesPerSec),
+    },
+  };
+}
