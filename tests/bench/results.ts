@@ -89,6 +89,8 @@ export interface MemoryResult {
   perConnection: { serverId: string; connections: number; heapKB: number; rssKB: number }[];
   /** Mean of perConnection over the instances. */
   meanKB: { heap: number; rss: number };
+  /** The same between the two highest levels (null with a single level): what one more connection costs. */
+  marginalKB: { heap: number; rss: number } | null;
   ruleOfThumbKB: [number, number];
   cpuWhileConnecting: CpuUse[];
 }

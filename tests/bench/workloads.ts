@@ -3,7 +3,7 @@
 
 import { instancePort } from '../../server/lab/settings.ts';
 import { sourceAddress } from '../../server/lab/fleet.ts';
-import { commandLine } from '../../server/lab/processes.ts';
+import { ecosystem } from '../../server/lab/services/pm2.ts';
 import { ClientPool, entryFor, join, placeSenderAndReceivers, placeSpread, spreadOf, type Entry } from './clients.ts';
 import { CONFIGS, cpuTargets, ms, type BenchConfig, type BenchContext } from './context.ts';
 import { CpuMeter, rssBytes } from './cpu.ts';
@@ -125,17 +125,23 @@ const CONNECT_CONCURRENCY = 100;
 export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Promise<MemoryResult> {
   const config = CONFIGS['direct-redis'];
   const lab = await ctx.use(config.stage, false);
+  // Fresh processes: an instance that has just carried a load test keeps the
+  // RSS it grew, which would hide what idle connections cost.
+  const t = performance.now();
+  for (const serverId of Object.keys(lab.state.instancePids).sort()) {
+    await lab.fault({ target: 'instance', serverId, fault: 'stop' });
+    await lab.fault({ target: 'instance', serverId, fault: 'start' });
+  }
+  ctx.progress(`memory: instances restarted for a clean start (${ms(t)})`);
   const entry = entryOf(ctx, config);
   const ports = Array.from({ length: config.instances }, (_, i) => instancePort(ctx.settings.ports, i));
   const pool = new ClientPool();
   const levels: MemoryLevel[] = [];
-  let gcAvailable = true;
   const meter = new CpuMeter(cpuTargets(lab));
   let connectedSoFar = 0;
   try {
-    const zero = await sampleMemory(ctx, ports);
-    gcAvailable = zero.gc;
-    levels.push({ target: 0, connected: 0, failed: 0, connectSeconds: 0, instances: zero.samples });
+    await ctx.sleep(1000); // start-up garbage and lazily compiled code settle first
+    levels.push({ target: 0, connected: 0, failed: 0, connectSeconds: 0, instances: await sampleMemory(ctx, ports) });
     for (const target of opts.connections) {
       const t = performance.now();
       let failed = 0;
@@ -155,8 +161,7 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
       const connectSeconds = (performance.now() - t) / 1000;
       connectedSoFar = target;
       await ctx.sleep(1000); // let handshakes finish and buffers settle before measuring
-      const sample = await sampleMemory(ctx, ports);
-      levels.push({ target, connected: pool.clients.length, failed, connectSeconds, instances: sample.samples });
+      levels.push({ target, connected: pool.clients.length, failed, connectSeconds, instances: await sampleMemory(ctx, ports) });
       const mean = meanPerConnection(levels);
       ctx.progress(
         `memory ${pool.clients.length} idle connections (${failed} failed, ${connectSeconds.toFixed(1)} s to connect): ` +
@@ -164,39 +169,47 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
       );
     }
   } finally {
-    const t = performance.now();
+    const closing = performance.now();
     pool.close();
-    if (levels.length > 1) ctx.progress(`memory: closed ${connectedSoFar} connections (${ms(t)})`);
+    if (levels.length > 1) ctx.progress(`memory: closed ${connectedSoFar} connections (${ms(closing)})`);
   }
   const perConnection = perConnectionOf(levels);
   return {
     config: config.id,
     label: config.label,
     transports: ['websocket'],
-    gcAvailable,
+    gcAvailable: gcRequested(),
     levels,
     perConnection,
     meanKB: meanPerConnection(levels),
+    // Between the two highest levels: no start-up memory in it, so RSS is steadier.
+    marginalKB: levels.length >= 3 ? meanPerConnection(levels, levels[levels.length - 2], levels[levels.length - 1]) : null,
     ruleOfThumbKB: BASELINE.ruleOfThumbKB,
     cpuWhileConnecting: meter.stop(),
   };
 }
 
-async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<{ samples: MemorySample[]; gc: boolean }> {
-  let gc = true;
+async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<MemorySample[]> {
   const samples = await Promise.all(
     ports.map(async (port) => {
       // Twice: the first collection may leave garbage that only a second one frees.
       await health(port);
       const h = await health(port);
       if (!h.memory) throw new Error(`instance on ${port}: /health has no "memory" field (server/app/server.ts predates the bench)`);
-      // /health?gc=1 can only collect when the instance runs with --expose-gc (ecosystem.config.js).
-      if (!(commandLine(h.pid) ?? '').includes('--expose-gc')) gc = false;
       return { serverId: h.serverId, pid: h.pid, connections: h.connections, heapUsed: h.memory.heapUsed, rss: rssBytes(h.pid) ?? h.memory.rss };
     }),
   );
   ctx.checkAbort();
-  return { samples: samples.sort((a, b) => a.serverId.localeCompare(b.serverId)), gc };
+  return samples.sort((a, b) => a.serverId.localeCompare(b.serverId));
+}
+
+/**
+ * Whether the instances run with --expose-gc, so /health?gc=1 really collects.
+ * PM2 renames the process, so its command line cannot tell; the app definition can.
+ */
+function gcRequested(): boolean {
+  const app = ecosystem.instanceApp({ serverId: 'probe', port: 1, script: 'probe.mjs', env: {} });
+  return Array.isArray(app.node_args) && app.node_args.includes('--expose-gc');
 }
 
 interface Health {
@@ -211,20 +224,19 @@ async function health(port: number): Promise<Health> {
   return (await res.json()) as Health;
 }
 
-function perConnectionOf(levels: MemoryLevel[]): MemoryResult['perConnection'] {
-  const zero = levels[0];
-  const top = levels[levels.length - 1];
-  if (!zero || !top || top === zero) return [];
-  return top.instances.map((s) => {
-    const base = zero.instances.find((z) => z.serverId === s.serverId);
+/** Per instance: (memory at `to` − memory at `from`) ÷ the connections added there. Default: from 0 to the highest level. */
+function perConnectionOf(levels: MemoryLevel[], from = levels[0], to = levels[levels.length - 1]): MemoryResult['perConnection'] {
+  if (!from || !to || to === from) return [];
+  return to.instances.map((s) => {
+    const base = from.instances.find((z) => z.serverId === s.serverId);
     const connections = s.connections - (base?.connections ?? 0);
     const per = (now: number, before: number | undefined): number => (base && connections > 0 ? (now - (before ?? 0)) / connections / 1024 : NaN);
     return { serverId: s.serverId, connections, heapKB: per(s.heapUsed, base?.heapUsed), rssKB: per(s.rss, base?.rss) };
   });
 }
 
-function meanPerConnection(levels: MemoryLevel[]): { heap: number; rss: number } {
-  const per = perConnectionOf(levels).filter((p) => p.connections > 0);
+function meanPerConnection(levels: MemoryLevel[], from = levels[0], to = levels[levels.length - 1]): { heap: number; rss: number } {
+  const per = perConnectionOf(levels, from, to).filter((p) => p.connections > 0);
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   return { heap: mean(per.map((p) => p.heapKB)), rss: mean(per.map((p) => p.rssKB)) };
 }

@@ -2,7 +2,7 @@
 // at run time and in a private run directory, so tests never collide with a
 // learner's lab or with each other.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
@@ -10,10 +10,13 @@ import { Lab } from '../../server/lab/lab.ts';
 import { findFreePortRange } from '../../server/lab/ports.ts';
 import { repoRoot, type LabSettings } from '../../server/lab/settings.ts';
 
-/** Run directories of this test process, removed when it exits. */
+/**
+ * Run directories of this test process, removed when it exits, unless a lab
+ * there was never brought down: then its lab.json is what `lab down` needs.
+ */
 const runDirs: string[] = [];
 process.on('exit', () => {
-  for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of runDirs) if (!existsSync(path.join(dir, 'lab.json'))) rmSync(dir, { recursive: true, force: true });
 });
 
 export async function testSettings(): Promise<LabSettings> {

@@ -62,7 +62,7 @@ export class TelemetryHub {
   private readonly clients = new Map<string, ClientView>();
   private readonly messages = new Map<string, MessageView>();
   private readonly listeners = new Set<Listener>();
-  /** Recent events, oldest first, for a UI that connects late or replays. */
+  /** Recent events, oldest first (the last MAX_EVENTS to 2 × MAX_EVENTS), for a UI that connects late. */
   readonly recent: TelemetryEvent[] = [];
   private redis: HubSnapshot['redis'] = null;
   private nginx: HubSnapshot['nginx'] = null;
@@ -88,7 +88,8 @@ export class TelemetryHub {
   publish(event: TelemetryEvent): void {
     this.apply(event);
     this.recent.push(event);
-    if (this.recent.length > MAX_EVENTS) this.recent.splice(0, this.recent.length - MAX_EVENTS);
+    // Trim in batches: dropping one event per publish would move the whole array every time.
+    if (this.recent.length > 2 * MAX_EVENTS) this.recent.splice(0, this.recent.length - MAX_EVENTS);
     for (const listener of this.listeners) listener(event);
   }
 

@@ -1,0 +1,140 @@
+// The terminal report: one table per workload, the baseline (LAB-DESIGN §3)
+// next to the figures it compares with, and each process's CPU share.
+
+import type { CpuUse } from './cpu.ts';
+import type { BenchReport } from './results.ts';
+
+type Align = 'l' | 'r';
+
+/** Columns padded to their widest cell; a header rule under the first row. */
+export function formatRows(rows: string[][], align: Align[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string =>
+    r.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const [head, ...body] = rows;
+  return [line(head!), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export const num = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const ratio = (n: number): string => (Number.isFinite(n) ? `×${n.toFixed(3)}` : '–');
+
+/** "s1 31 s2 9 s3 9 redis 4 nginx 7 bench 38" (% of one core; PM2's daemon only when it did anything). */
+export function cpuText(cpu: CpuUse[]): string {
+  return cpu
+    .filter((c) => c.label !== 'pm2' || c.percent >= 1)
+    .map((c) => `${c.label} ${Math.round(c.percent)}`)
+    .join(' ');
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  const b = r.baseline;
+  const m = r.machine;
+  out.push(
+    `Socket.IO scaling lab — bench, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s`,
+    `${m.cpus} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, Node ${m.node}, Redis ${m.redis ?? '?'}, nginx ${m.nginx ?? '?'}; ` +
+      `load average ${m.loadAverageAtStart.join(' ')} → ${m.loadAverageAtEnd.join(' ')}`,
+    `Instances run without telemetry except in the telemetry section. CPU: % of one core over the measured window (bench = this process: clients + lab).`,
+  );
+
+  if (r.latency.length > 0) {
+    const rows: string[][] = [['configuration', 'rate/s', 'sent', 'lost', 'p50', 'p90', 'p99', 'max', 'lag p50', 'baseline', 'CPU %']];
+    for (const run of r.latency) {
+      let base = '';
+      if (run.config === 'nginx-redis' && run.rate === 500) base = `p50 ≈ ${b.latency500.p50Ms}, p99 ≈ ${b.latency500.p99Ms}`;
+      if (run.config === 'single' && run.rate === 500) base = `p50 ${b.singleP50Ms}`;
+      if (run.config === 'nginx-redis' && run.rate === b.sustainedRate) base = `sustained ≈ ${b.sustainedRate}/s`;
+      rows.push([run.label, String(run.rate), String(run.sent), String(run.lost), num(run.latencyMs.p50), num(run.latencyMs.p90), num(run.latencyMs.p99), num(run.latencyMs.max), num(run.sendLagMs.p50), base, cpuText(run.cpu)]);
+    }
+    out.push('', 'a. Cross-instance delivery latency, ms — open loop, measured from the INTENDED send time (one sender; receivers on other instances)');
+    out.push(formatRows(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
+    const recv = r.latency[0]!.receiversOn.length;
+    out.push(`   ${recv} receivers per run; "lag p50" is how late the bench itself sent (Node timers), already inside every latency figure.`);
+  }
+
+  for (const f of r.fanout) {
+    const rows = [
+      ['configuration', 'clients', 'window', 'spread', 'deliveries/s', 'msgs/s', 'p50', 'p99', 'max', 'all-members p99', 'lost', 'baseline', 'CPU %'],
+      [
+        f.label,
+        String(f.clients),
+        String(f.window),
+        Object.entries(f.spread).map(([s, n]) => `${s}:${n}`).join(' '),
+        int(f.deliveriesPerSec),
+        int(f.messagesPerSec),
+        num(f.latencyMs.p50),
+        num(f.latencyMs.p99),
+        num(f.latencyMs.max),
+        num(f.completionMs.p99),
+        String(f.lost),
+        `≈ ${int(b.fanoutDeliveriesPerSec)}/s`,
+        cpuText(f.cpu),
+      ],
+    ];
+    out.push('', 'b. Fan-out throughput — closed loop, one room, latency per delivery in ms');
+    out.push(formatRows(rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
+  }
+
+  if (r.memory) {
+    const mem = r.memory;
+    const ids = mem.levels[0]?.instances.map((s) => s.serverId) ?? [];
+    const rows: string[][] = [['connections', ...ids.flatMap((id) => [`${id} conns`, `${id} heap MB`, `${id} RSS MB`])]];
+    for (const level of mem.levels) {
+      rows.push([
+        `${level.connected}${level.failed ? ` (${level.failed} failed)` : ''}`,
+        ...ids.flatMap((id) => {
+          const s = level.instances.find((x) => x.serverId === id);
+          return s ? [String(s.connections), num(s.heapUsed / 2 ** 20, 1), num(s.rss / 2 ** 20, 1)] : ['–', '–', '–'];
+        }),
+      ]);
+    }
+    out.push('', `c. Memory per idle connection — ${mem.label}, WebSocket, connected straight to the instances; heap after a forced GC${mem.gcAvailable ? '' : ' (NOT available: instances lack --expose-gc)'}`);
+    out.push(formatRows(rows, ['r', ...ids.flatMap((): Align[] => ['r', 'r', 'r'])]));
+    const per = mem.perConnection.map((p) => `${p.serverId} ${num(p.heapKB, 1)} / ${num(p.rssKB, 1)}`).join(', ');
+    out.push(
+      `   per connection (heap / RSS, KB): ${per}; mean ${num(mem.meanKB.heap, 1)} / ${num(mem.meanKB.rss, 1)} KB` +
+        ` — baseline ≈ ${b.memoryPerIdleConnectionKB.heap} / ${b.memoryPerIdleConnectionKB.rss} KB; rule of thumb ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB` +
+        ` (${withinRule(mem.meanKB.rss, mem.ruleOfThumbKB)} for RSS)`,
+      ...(mem.marginalKB
+        ? [`   from ${mem.levels.at(-2)!.connected} to ${mem.levels.at(-1)!.connected} connections (no start-up memory in it): ${num(mem.marginalKB.heap, 1)} KB heap, ${num(mem.marginalKB.rss, 1)} KB RSS per connection`]
+        : []),
+      `   CPU while connecting: ${cpuText(mem.cpuWhileConnecting)}`,
+    );
+  }
+
+  if (r.startup) {
+    const s = r.startup;
+    const rows: string[][] = [['what', 'runs, ms', 'min', 'baseline']];
+    rows.push([`cold start "${s.stage}" (Lab.up until healthy)`, s.coldStartMs.map((x) => int(x)).join(', '), int(Math.min(...s.coldStartMs)), `≈ ${int(b.coldStartMs.pm2)} (PM2), ≈ ${int(b.coldStartMs.plainNode)} (plain node)`]);
+    const pairs = new Map<string, number[]>();
+    for (const sw of s.switches) pairs.set(`switch ${sw.from} → ${sw.to}`, [...(pairs.get(`switch ${sw.from} → ${sw.to}`) ?? []), sw.ms]);
+    for (const [what, list] of pairs) rows.push([what, list.map((x) => int(x)).join(', '), int(Math.min(...list)), 'README: ≈ 1,000–1,200']);
+    rows.push(['lab down', s.downMs.map((x) => int(x)).join(', '), int(Math.min(...s.downMs)), '']);
+    out.push('', 'd. Start-up (the first cold start also loads PM2 and esbuild into this process)');
+    out.push(formatRows(rows, ['l', 'r', 'r', 'l']));
+  }
+
+  if (r.telemetry) {
+    const t = r.telemetry;
+    const rows: string[][] = [['#', 'telemetry', 'p50', 'p99', 'max', 'deliveries/s', 'fan-out p99', 'lost', 'CPU % (latency run)', 'CPU % (fan-out run)']];
+    t.phases.forEach((p, i) =>
+      rows.push([String(i + 1), p.telemetry ? 'on' : 'off', num(p.latencyMs.p50), num(p.latencyMs.p99), num(p.latencyMs.max), int(p.deliveriesPerSec), num(p.fanoutLatencyMs.p99), String(p.lost), cpuText(p.cpuLatency), cpuText(p.cpuFanout)]),
+    );
+    out.push('', `e. The lab's own overhead — ${t.label}: latency at ${t.rate}/s and fan-out (${t.clients} clients, window ${t.window}), telemetry on and off alternated`);
+    out.push(formatRows(rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
+    const limit = 1 + b.telemetryMaxCost;
+    out.push(
+      `   on/off: latency p50 ${ratio(t.ratios.latencyP50)}, p99 ${ratio(t.ratios.latencyP99)}, fan-out throughput ${ratio(t.ratios.fanoutThroughput)}` +
+        ` — target: telemetry costs at most ${Math.round(b.telemetryMaxCost * 100)} % (p50 ≤ ×${limit.toFixed(2)}, throughput ≥ ×${(1 - b.telemetryMaxCost).toFixed(2)})`,
+    );
+  }
+  return out.join('\n');
+}
+
+function withinRule(kb: number, [lo, hi]: [number, number]): string {
+  if (!Number.isFinite(kb)) return 'not measured';
+  if (kb < lo) return 'below it';
+  if (kb > hi) return 'above it';
+  return 'within it';
+}
