@@ -35,7 +35,8 @@ export interface BenchOptions {
 export const DEFAULTS: BenchOptions = {
   only: [...WORKLOADS],
   seconds: 3,
-  warmupSeconds: 0.5,
+  // Each phase starts on freshly (re)started instances: give their JIT time to warm up.
+  warmupSeconds: 1.5,
   rates: [500, 2000, 4000],
   configs: [...CONFIG_IDS],
   receivers: 2,

@@ -21,9 +21,9 @@ function twoInstances(): TelemetryHub {
 describe('telemetry hub', () => {
   test('expected vs delivered, whichever report arrives first', () => {
     const hub = twoInstances();
-    hub.publish({ t: 'delivered', serverId: 's2', at, msgId: 'm1', socketIds: ['b'] }); // before 'received'
+    hub.publish({ t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm1', socketIds: ['b'] }] }); // before 'received'
     hub.publish({ t: 'received', serverId: 's1', at, msgId: 'm1', room: 'lobby', from: 'alice', socketId: 'a' });
-    hub.publish({ t: 'delivered', serverId: 's1', at, msgId: 'm1', socketIds: ['a'] });
+    hub.publish({ t: 'delivered', serverId: 's1', at, deliveries: [{ msgId: 'm1', socketIds: ['a'] }] });
     const m = hub.message('m1')!;
     assert.equal(m.origin, 's1');
     assert.deepEqual(m.expected.sort(), ['alice', 'bob', 'carol']);
@@ -42,7 +42,7 @@ describe('telemetry hub', () => {
     assert.deepEqual(hub.message('m')!.expected.sort(), ['alice', 'bob', 'carol', 'dave']);
     // A delivery proves membership even if the join report never came.
     hub.publish(connect('s1', 'f', 'frank'));
-    hub.publish({ t: 'delivered', serverId: 's1', at: 101, msgId: 'm', socketIds: ['f'] });
+    hub.publish({ t: 'delivered', serverId: 's1', at: 101, deliveries: [{ msgId: 'm', socketIds: ['f'] }] });
     assert.ok(hub.message('m')!.expected.includes('frank'));
   });
 
@@ -78,7 +78,7 @@ describe('telemetry hub', () => {
     const more: InstanceEvent[] = [
       { t: 'upgraded', serverId: 's1', at, socketId: 'a', transport: 'websocket' },
       { t: 'received', serverId: 's2', at, msgId: 'm2', room: 'lobby', from: 'bob', socketId: 'b' },
-      { t: 'delivered', serverId: 's2', at, msgId: 'm2', socketIds: ['b', 'c'] },
+      { t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm2', socketIds: ['b', 'c'] }] },
     ];
     for (const e of more) {
       hub.publish(e);

@@ -28,15 +28,18 @@ export class FlowView {
       const via = snap().nginx ? [this.topology.nginx] : [];
       if (sender && origin) this.dot([sender, ...via, origin], 'send', speed);
     } else if (e.t === 'delivered') {
-      const m = hub.message(e.msgId);
       const card = this.topology.card(e.serverId);
-      if (!m || !card) return;
-      const remote = m.origin !== '' && m.origin !== e.serverId;
-      const origin = this.topology.card(m.origin);
-      const start: Element[] = remote && origin ? [origin, this.topology.redis, card] : [card];
-      for (const socketId of e.socketIds.slice(0, 6)) {
-        const chip = this.topology.chip(socketId);
-        if (chip) this.dot([...start, chip], remote ? 'remote' : 'local', speed);
+      if (!card) return;
+      for (const d of e.deliveries) {
+        const m = hub.message(d.msgId);
+        if (!m) continue;
+        const remote = m.origin !== '' && m.origin !== e.serverId;
+        const origin = this.topology.card(m.origin);
+        const start: Element[] = remote && origin ? [origin, this.topology.redis, card] : [card];
+        for (const socketId of d.socketIds.slice(0, 6)) {
+          const chip = this.topology.chip(socketId);
+          if (chip) this.dot([...start, chip], remote ? 'remote' : 'local', speed);
+        }
       }
     } else if (e.t === 'handshake-failed') {
       this.flash(e.via === 'nginx' ? this.topology.nginx : this.topology.root, speed);

@@ -17,8 +17,12 @@ export type InstanceEvent = Base & { serverId: string } & (
   | { t: 'disconnected'; socketId: string; reason: string }
   | { t: 'refused'; address: string; reason: string }
   | { t: 'received'; msgId: string; room: string; from: string; socketId: string }
-  /** Deliveries of one message on one instance, batched per flush. */
-  | { t: 'delivered'; msgId: string; socketIds: string[] }
+  /**
+   * Every delivery this instance made since its last report, per message.
+   * One event per flush, not one per message: at thousands of messages a
+   * second, per-event overhead is most of telemetry's cost.
+   */
+  | { t: 'delivered'; deliveries: { msgId: string; socketIds: string[] }[] }
   | { t: 'draining' }
 );
 

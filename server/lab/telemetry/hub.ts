@@ -217,16 +217,17 @@ export class TelemetryHub {
         Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at });
         break;
       }
-      case 'delivered': {
-        const m = this.messageRecord(e.msgId, e.at);
-        for (const socketId of e.socketIds) {
-          const clientId = this.clients.get(socketId)?.clientId ?? socketId;
-          m.delivered[clientId] = e.serverId;
-          // A server delivered it to a room member: that member was expected, whatever we had heard.
-          if (!m.expected.includes(clientId)) m.expected.push(clientId);
+      case 'delivered':
+        for (const d of e.deliveries) {
+          const m = this.messageRecord(d.msgId, e.at);
+          for (const socketId of d.socketIds) {
+            const clientId = this.clients.get(socketId)?.clientId ?? socketId;
+            m.delivered[clientId] = e.serverId;
+            // A server delivered it to a room member: that member was expected, whatever we had heard.
+            if (!m.expected.includes(clientId)) m.expected.push(clientId);
+          }
         }
         break;
-      }
       case 'draining': {
         const view = this.instances.get(e.serverId);
         if (view) view.draining = true;

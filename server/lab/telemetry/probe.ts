@@ -45,8 +45,7 @@ export function createHttpProbe(opts: { url: string; token: string; serverId: st
   let inFlight: Promise<void> = Promise.resolve();
   const flush = (): Promise<void> => {
     if (deliveries.size > 0) {
-      const at = Date.now();
-      for (const [msgId, socketIds] of deliveries) buffer.push({ t: 'delivered', msgId, socketIds, at, serverId });
+      buffer.push({ t: 'delivered', deliveries: [...deliveries].map(([msgId, socketIds]) => ({ msgId, socketIds })), at: Date.now(), serverId });
       deliveries = new Map();
     }
     if (buffer.length === 0) return inFlight;
