@@ -34,8 +34,10 @@ export function renderMarkdown(text: string): DocumentFragment {
       const ordered = /^\s*\d+\./.test(line);
       const list = el(ordered ? 'ol' : 'ul');
       while (i < lines.length && /^\s*([-*]|\d+\.)\s+/.test(lines[i]!)) {
+        const number = lines[i]!.match(/^\s*(\d+)\./)?.[1];
         let item = lines[i++]!.replace(/^\s*([-*]|\d+\.)\s+/, '');
-        const li = el('li');
+        // An item keeps its own number: a code block between items must not restart the count.
+        const li = number ? el('li', { value: number }) : el('li');
         // Continuation lines and nested fences belong to the item.
         while (i < lines.length && /^\s{2,}\S/.test(lines[i]!) && !/^\s*([-*]|\d+\.)\s+/.test(lines[i]!) && !/^\s*```/.test(lines[i]!)) item += ' ' + lines[i++]!.trim();
         inline(li, item);
@@ -48,6 +50,10 @@ export function renderMarkdown(text: string): DocumentFragment {
           li.append(el('pre', {}, el('code', {}, code.join('\n'))));
         }
         list.append(li);
+        // Blank lines inside a list: it goes on if the next line is another item.
+        let next = i;
+        while (next < lines.length && lines[next]!.trim() === '') next++;
+        if (next > i && next < lines.length && /^\s*([-*]|\d+\.)\s+/.test(lines[next]!)) i = next;
       }
       out.append(list);
       continue;
