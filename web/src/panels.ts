@@ -19,8 +19,11 @@ export function controls(root: HTMLElement, stages: { id: string; title: string 
   const sender = el('select', { 'aria-label': 'Sender', 'data-testid': 'send-from' });
   const text = el('input', { value: 'hello', 'aria-label': 'Message', 'data-testid': 'send-text', size: '14' });
 
+  let listed = '';
   const refreshSenders = (): void => {
     const ids = fleetIds();
+    if (ids.join() === listed) return; // only when the fleet changed: never under an open list
+    listed = ids.join();
     const keep = sender.value;
     sender.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
     if (ids.includes(keep)) sender.value = keep;
@@ -35,9 +38,14 @@ export function controls(root: HTMLElement, stages: { id: string; title: string 
       button('send', () => void run(`send from ${sender.value}`, () => act('fleet', { action: 'send', id: sender.value, room: room.value, text: text.value })), { 'data-testid': 'send' })),
   );
   refreshSenders();
+  let shown: string | null = null;
   return {
     setStage(id) {
-      if (id) stageSelect.value = id;
+      // Follow the lab only when its stage changes, never over a choice being made.
+      if (id && id !== shown) {
+        shown = id;
+        stageSelect.value = id;
+      }
       refreshSenders();
     },
   };
