@@ -124,7 +124,36 @@ describe('the lab UI, in Chromium', () => {
     await until('both checks pass', async () => (await ui.locator('[data-testid="check-results"] li[data-ok="true"]').count()) === 2, 15_000);
   });
 
-  test('a page from another origin cannot drive the control API, even knowing the token', async () => {
+  test('the timeline: paused, new events wait; step shows them one by one; scrub rewinds; live catches up', async () => {
+    const sender = lab.fleet.list().find((c) => c.socket.connected)!;
+    await ui.getByTestId('pause').click();
+    await ui.getByText(/^paused · /).waitFor();
+    const ack = await lab.fleet.send(sender.id, 'lobby', 'while paused');
+    assert.equal(ack.ok, true);
+    const row = ui.locator(`[data-msg-id="${ack.msgId}"]`);
+    await until('events arrived', async () => /^paused · (\d+)\/(\d+)/.test((await ui.locator('#position').textContent()) ?? '') && !(await row.count()));
+    await ui.waitForTimeout(500);
+    assert.equal(await row.count(), 0, 'paused: the message is not shown yet');
+
+    let steps = 0;
+    while ((await row.count()) === 0 && steps < 200) {
+      await ui.getByTestId('step').click();
+      steps++;
+      await ui.waitForTimeout(20);
+    }
+    assert.equal(await row.count(), 1, `a step showed it (after ${steps} steps)`);
+
+    await ui.getByTestId('scrub').evaluate((el: HTMLInputElement) => {
+      el.value = '0';
+      el.dispatchEvent(new Event('input'));
+    });
+    await until('rewound', async () => (await row.count()) === 0);
+    await ui.getByTestId('live').click();
+    await row.waitFor();
+    await ui.getByText(/^live · /).waitFor();
+  });
+
+    test('a page from another origin cannot drive the control API, even knowing the token', async () => {
     const before = lab.status().stage;
     const evil = http.createServer((_, res) => res.end('<html><body>evil</body></html>'));
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
