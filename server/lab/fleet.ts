@@ -20,6 +20,8 @@ export interface FleetTarget {
   urlFor(n: number): string;
   via: 'nginx' | 'direct';
   transports: Transport[];
+  /** Reconnection backoff of the clients: first delay, cap (ms), and jitter (0–1). */
+  backoff: { delay: number; max: number; jitter: number };
 }
 
 export interface FleetClientView {
@@ -217,9 +219,9 @@ export class Fleet {
       // Without alias addresses, say who we pretend to be; nginx trusts this from loopback only.
       ...(distinct && !aliases ? { extraHeaders: { 'X-Forwarded-For': c.source } } : {}),
       reconnection: this.reconnect,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
-      randomizationFactor: 0.5,
+      reconnectionDelay: target.backoff.delay,
+      reconnectionDelayMax: target.backoff.max,
+      randomizationFactor: target.backoff.jitter,
     });
     c.socket = socket;
 

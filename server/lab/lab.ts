@@ -175,7 +175,8 @@ export class Lab {
     // Clients whose entry point changes (e.g. c2: s1 → s2 when a second instance
     // appears, or straight to an instance → through nginx) reconnect there.
     const moved = this.fleet.list().some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
-    if (moved || before.transports.join() !== after.transports.join()) await this.fleet.retarget(after);
+    const sameClients = before.transports.join() === after.transports.join() && JSON.stringify(before.backoff) === JSON.stringify(after.backoff);
+    if (moved || !sameClients) await this.fleet.retarget(after);
     return report;
   }
 
@@ -236,7 +237,9 @@ export class Lab {
       stage: this.stage,
       status: () => this.status(),
       target: () => this.fleetTarget(this.stage),
-      newFleet: () => new Fleet(this.hub, this.fleetTarget(this.stage), { sources: this.settings.fleetSources, idPrefix: 'check', reconnect: false }),
+      newFleet: (opts) =>
+        new Fleet(this.hub, this.fleetTarget(this.stage), { sources: this.settings.fleetSources, idPrefix: 'check', reconnect: opts?.reconnect ?? false }),
+      fault: (req) => this.fault(req),
     };
     const results = await runChecks(lesson, host);
     if (results.every((r) => r.ok)) {
@@ -324,14 +327,12 @@ export class Lab {
   /** Where fleet clients connect in a stage: through nginx, or spread straight over the instances. */
   private fleetTarget(stage: Stage): FleetTarget {
     const { ports } = this.settings;
-    if (stage.loadBalancer !== 'none') {
-      return { via: 'nginx', transports: stage.clientTransports, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
-    }
-    return {
-      via: 'direct',
+    const client = {
       transports: stage.clientTransports,
-      urlFor: (n) => `http://127.0.0.1:${instancePort(ports, (n - 1) % stage.instances)}`,
+      backoff: { delay: stage.clientReconnectDelay, max: stage.clientReconnectDelayMax, jitter: stage.clientJitter },
     };
+    if (stage.loadBalancer !== 'none') return { via: 'nginx', ...client, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
+    return { via: 'direct', ...client, urlFor: (n) => `http://127.0.0.1:${instancePort(ports, (n - 1) % stage.instances)}` };
   }
 
   async down(): Promise<void> {

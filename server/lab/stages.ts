@@ -24,6 +24,11 @@ export interface Stage {
   transports: Transport[];
   /** Transports the lab's fleet clients try, in order. */
   clientTransports: Transport[];
+  /** The fleet's reconnection backoff: first delay, and its cap (ms). */
+  clientReconnectDelay: number;
+  clientReconnectDelayMax: number;
+  /** Randomization of each delay, 0–1 (socket.io-client's randomizationFactor). 0: a reconnect storm. */
+  clientJitter: number;
   pingInterval: number;
   pingTimeout: number;
   /** nginx proxy_read_timeout, seconds. Must exceed pingInterval + pingTimeout. */
@@ -49,6 +54,9 @@ const DEFAULTS: Omit<Stage, 'id' | 'title' | 'lesson'> = {
   recovery: false,
   transports: ['polling', 'websocket'],
   clientTransports: ['polling', 'websocket'],
+  clientReconnectDelay: 500,
+  clientReconnectDelayMax: 5000,
+  clientJitter: 0.5,
   pingInterval: 25_000,
   pingTimeout: 20_000,
   proxyReadTimeout: 60,
@@ -78,6 +86,9 @@ const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
   recovery: bool,
   transports,
   clientTransports: transports,
+  clientReconnectDelay: int(0, 60_000),
+  clientReconnectDelayMax: int(0, 600_000),
+  clientJitter: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? null : 'a number from 0 to 1'),
   pingInterval: int(100, 600_000),
   pingTimeout: int(100, 600_000),
   proxyReadTimeout: int(1, 3600),

@@ -2,7 +2,7 @@
 // at run time and in a private run directory, so tests never collide with a
 // learner's lab or with each other.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
@@ -30,6 +30,27 @@ export async function testSettings(): Promise<LabSettings> {
     lessonsDir: path.join(repoRoot, 'lessons'),
     fleetSources: 'auto',
   };
+}
+
+/**
+ * A lessons folder holding one lesson with these stages, for tests that need
+ * stages of their own (stages are data). It must define "start" and "scaled".
+ */
+export function lessonsWith(stages: object[], lesson: { begin?: string; target?: string } = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
+  runDirs.push(dir);
+  mkdirSync(path.join(dir, '01-test'));
+  const data = {
+    title: 'test stages',
+    summary: 'stages for a test',
+    stages,
+    begin: lesson.begin ?? 'start',
+    target: lesson.target ?? 'start',
+    checks: [{ id: 'up', title: 'up', kind: 'instances', min: 1 }],
+    hints: [],
+  };
+  writeFileSync(path.join(dir, '01-test', 'lesson.json'), JSON.stringify(data));
+  return dir;
 }
 
 export async function startLab(stage: string, settings?: LabSettings): Promise<Lab> {

@@ -1,33 +1,23 @@
 // Faults survived, measured: a killed instance under a few hundred clients,
 // a Redis restart under the classic adapter, an nginx reload during traffic.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Lab } from '../../server/lab/lab.ts';
-import { sleep, startLab, testSettings, until } from '../helpers/lab.ts';
+import { lessonsWith, sleep, startLab, testSettings, until } from '../helpers/lab.ts';
 
-/** Lesson data for these scenarios: the end state, and the same with only nginx's timeout changed. */
-function lessons(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
-  mkdirSync(path.join(dir, '01-faults'));
-  const stages = [
-    { id: 'start', title: 'one', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'naive-set' },
-    { id: 'scaled', title: 'three, ip_hash, redis', instances: 3 },
-    { id: 'scaled-slow-proxy', title: 'the same, nginx read timeout 90 s', instances: 3, proxyReadTimeout: 90 },
-  ];
-  const lesson = { title: 'faults', summary: 'faults', stages, begin: 'start', target: 'scaled', checks: [{ id: 'up', title: 'up', kind: 'instances', min: 1 }], hints: [] };
-  writeFileSync(path.join(dir, '01-faults', 'lesson.json'), JSON.stringify(lesson));
-  return dir;
-}
+/** Stages for these scenarios: the end state, and the same with only nginx's read timeout changed. */
+const stages = [
+  { id: 'start', title: 'one', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'naive-set' },
+  { id: 'scaled', title: 'three, ip_hash, redis', instances: 3 },
+  { id: 'scaled-slow-proxy', title: 'the same, nginx read timeout 90 s', instances: 3, proxyReadTimeout: 90 },
+];
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 describe('hardening: faults under load', () => {
   let lab: Lab;
   before(async () => {
-    lab = await startLab('scaled', { ...(await testSettings()), lessonsDir: lessons() });
+    lab = await startLab('scaled', { ...(await testSettings()), lessonsDir: lessonsWith(stages) });
   });
   after(() => lab?.down());
 

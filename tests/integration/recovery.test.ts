@@ -5,26 +5,16 @@
 //    and lose nothing.
 //  - The classic pub/sub adapter, same absence: the messages are lost.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FleetClient } from '../../server/lab/fleet.ts';
 import type { Lab } from '../../server/lab/lab.ts';
-import { sleep, startLab, testSettings, until } from '../helpers/lab.ts';
+import { lessonsWith, sleep, startLab, testSettings, until } from '../helpers/lab.ts';
 
-function lessons(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
-  mkdirSync(path.join(dir, '01-recovery'));
-  const stages = [
-    { id: 'start', title: 'one', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'naive-set' },
-    { id: 'scaled', title: 'classic pub/sub adapter, no recovery', instances: 3 },
-    { id: 'streams', title: 'Streams adapter with connection state recovery; 1 s drain', instances: 3, adapter: 'redis-streams', recovery: true, drainMs: 1000 },
-  ];
-  const lesson = { title: 'recovery', summary: 'recovery', stages, begin: 'scaled', target: 'streams', checks: [{ id: 'up', title: 'up', kind: 'instances', min: 1 }], hints: [] };
-  writeFileSync(path.join(dir, '01-recovery', 'lesson.json'), JSON.stringify(lesson));
-  return dir;
-}
+const stages = [
+  { id: 'start', title: 'one', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'naive-set' },
+  { id: 'scaled', title: 'classic pub/sub adapter, no recovery', instances: 3 },
+  { id: 'streams', title: 'Streams adapter with connection state recovery; 1 s drain', instances: 3, adapter: 'redis-streams', recovery: true, drainMs: 1000 },
+];
 
 /** Counts every chat event per message (the fleet's own record keeps one per msgId). */
 function countDeliveries(clients: FleetClient[]): Map<string, Map<string, number>> {
@@ -32,10 +22,7 @@ function countDeliveries(clients: FleetClient[]): Map<string, Map<string, number
   for (const c of clients) {
     const mine = new Map<string, number>();
     counts.set(c.id, mine);
-    const listen = (): void => {
-      c.socket.on('chat', (m: { msgId: string }) => mine.set(m.msgId, (mine.get(m.msgId) ?? 0) + 1));
-    };
-    listen();
+    c.socket.on('chat', (m: { msgId: string }) => mine.set(m.msgId, (mine.get(m.msgId) ?? 0) + 1));
   }
   return counts;
 }
@@ -47,6 +34,18 @@ function cutFor(c: FleetClient, ms: number): Promise<void> {
   const back = new Promise<void>((resolve) => c.socket.once('connect', () => resolve()));
   manager.engine.close(); // the transport closes: to the server this is a lost connection, not a goodbye
   return back;
+}
+
+/** Six clients in lobby; one on another instance than the sender is cut off for 10 s while 20 messages go out. */
+async function tenSecondsAway(lab: Lab): Promise<{ clients: FleetClient[]; away: FleetClient; sent: string[]; counts: Map<string, Map<string, number>> }> {
+  const clients = await lab.fleet.add(6, { rooms: ['lobby'] });
+  await until('joined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6);
+  const [sender, away] = [clients[0]!, clients.find((c) => c.serverId !== clients[0]!.serverId)!];
+  const counts = countDeliveries(clients);
+  const back = cutFor(away, 10_000);
+  const sent = await sendSeries(lab, sender, 'while-away-', 20, 300);
+  await back;
+  return { clients, away, sent, counts };
 }
 
 async function sendSeries(lab: Lab, from: FleetClient, prefix: string, count: number, gapMs: number): Promise<string[]> {
@@ -63,18 +62,12 @@ async function sendSeries(lab: Lab, from: FleetClient, prefix: string, count: nu
 describe('delivery guarantees across a 10 s absence, a Redis outage and a drain', () => {
   let lab: Lab;
   before(async () => {
-    lab = await startLab('streams', { ...(await testSettings()), lessonsDir: lessons() });
+    lab = await startLab('streams', { ...(await testSettings()), lessonsDir: lessonsWith(stages) });
   });
   after(() => lab?.down());
 
   test('Streams adapter + recovery: 10 s away, then every missed message exactly once, and socket.recovered', async () => {
-    const clients = await lab.fleet.add(6, { rooms: ['lobby'] });
-    await until('joined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6);
-    const [sender, away] = [clients[0]!, clients.find((c) => c.serverId !== clients[0]!.serverId)!];
-    const counts = countDeliveries(clients);
-    const back = cutFor(away, 10_000);
-    const sent = await sendSeries(lab, sender, 'while-away-', 20, 300);
-    await back;
+    const { clients, away, sent, counts } = await tenSecondsAway(lab);
     assert.equal(away.socket.recovered, true, 'the session was recovered');
     await until('replayed', () => sent.every((m) => counts.get(away.id)!.has(m)), 5000);
     await sleep(300);
@@ -124,13 +117,7 @@ describe('delivery guarantees across a 10 s absence, a Redis outage and a drain'
   test('the same 10 s absence under the classic pub/sub adapter: the messages are lost', async () => {
     await lab.setStage('scaled');
     lab.fleet.remove();
-    const clients = await lab.fleet.add(6, { rooms: ['lobby'] });
-    await until('joined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6);
-    const [sender, away] = [clients[0]!, clients.find((c) => c.serverId !== clients[0]!.serverId)!];
-    const counts = countDeliveries(clients);
-    const back = cutFor(away, 10_000);
-    const sent = await sendSeries(lab, sender, 'while-away-', 20, 300);
-    await back;
+    const { away, sent, counts } = await tenSecondsAway(lab);
     await sleep(500);
     assert.notEqual(away.socket.recovered, true, 'no recovery without it');
     const missed = sent.filter((m) => !counts.get(away.id)!.has(m));

@@ -2,25 +2,14 @@
 // a real stack: the Streams adapter, the connection limit, the SIGTERM drain.
 // The stages come from a lesson folder written here: stages are only data.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Lab } from '../../server/lab/lab.ts';
-import { connectClient, startLab, testSettings, until } from '../helpers/lab.ts';
-
-function lessons(stages: object[]): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lessons-'));
-  mkdirSync(path.join(dir, '01-options'));
-  const lesson = { title: 'options', summary: 'server options', stages, begin: 'start', target: 'start', checks: [{ id: 'up', title: 'up', kind: 'instances', min: 1 }], hints: [] };
-  writeFileSync(path.join(dir, '01-options', 'lesson.json'), JSON.stringify(lesson));
-  return dir;
-}
+import { connectClient, lessonsWith, startLab, testSettings, until } from '../helpers/lab.ts';
 
 describe('server options on a real stack', () => {
   let lab: Lab;
   before(async () => {
-    const lessonsDir = lessons([
+    const lessonsDir = lessonsWith([
       { id: 'start', title: 'one', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'naive-set' },
       { id: 'scaled', title: 'three', instances: 3 },
       { id: 'streams', title: 'streams', instances: 2, loadBalancer: 'none', adapter: 'redis-streams', recovery: true },

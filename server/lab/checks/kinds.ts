@@ -17,7 +17,9 @@ export interface CheckHost {
   /** Where clients connect in this stage: nginx, or straight to the instances. */
   target(): FleetTarget;
   /** A fresh set of clients, separate from the learner's fleet. Close it when done. */
-  newFleet(): Fleet;
+  newFleet(opts?: { reconnect?: boolean }): Fleet;
+  /** Break something on purpose (the failover check crashes an instance; PM2 brings it back). */
+  fault(req: { target: 'instance'; serverId: string; fault: 'crash' }): Promise<string>;
 }
 
 export interface CheckOutcome {
@@ -48,8 +50,8 @@ const fail = (detail: string): CheckOutcome => ({ ok: false, detail });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const where = (c: FleetClient): string => `${c.id} on ${c.serverId ?? '?'}`;
 
-async function withFleet<T>(host: CheckHost, fn: (fleet: Fleet) => Promise<T>): Promise<T> {
-  const fleet = host.newFleet();
+async function withFleet<T>(host: CheckHost, fn: (fleet: Fleet) => Promise<T>, opts: { reconnect?: boolean } = {}): Promise<T> {
+  const fleet = host.newFleet(opts);
   try {
     return await fn(fleet);
   } finally {
@@ -218,6 +220,99 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
         return stuck.length === 0
           ? pass(`${clients.length} of ${clients.length} clients upgraded to websocket`)
           : fail(`${where(stuck[0]!)} stayed on ${stuck[0]!.transport ?? 'nothing'}: does the proxy forward the Upgrade and Connection headers?`);
+      });
+    },
+  },
+  failover: {
+    about: 'when an instance dies, its clients reconnect to the others within 5 s, at spread-out moments (backoff with jitter), not all at once',
+    params: { clients: int(6, 300, 60) },
+    async run(host, p) {
+      return withFleet(
+        host,
+        async (fleet) => {
+          const clients = await connectAll(fleet, p.clients as number);
+          if (!Array.isArray(clients)) return clients;
+          const byServer = new Map<string, FleetClient[]>();
+          for (const c of clients) byServer.set(c.serverId!, [...(byServer.get(c.serverId!) ?? []), c]);
+          if (byServer.size < 2) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, failover cannot be seen`);
+          const [victim, victims] = [...byServer].sort((a, b) => b[1].length - a[1].length)[0]!;
+          const lost = new Map<string, number>();
+          const back = new Map<string, number>();
+          for (const c of victims) {
+            c.socket.once('disconnect', () => lost.set(c.id, performance.now()));
+            c.socket.once('welcome', () => back.set(c.id, performance.now()));
+          }
+          await host.fault({ target: 'instance', serverId: victim, fault: 'crash' });
+          await waitFor(6000, () => back.size === victims.length);
+          const times = [...back].map(([id, at]) => at - (lost.get(id) ?? at)).sort((a, b) => a - b);
+          const within = times.filter((t) => t <= 5000).length;
+          if (within < victims.length * 0.99) return fail(`only ${within} of ${victims.length} clients of ${victim} were back within 5 s`);
+          const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+          const spread = at(0.9) - at(0.1);
+          const summary = `${victims.length} clients of ${victim} back within 5 s; reconnect p10 ${at(0.1).toFixed(0)} ms, p90 ${at(0.9).toFixed(0)} ms`;
+          return spread >= 150
+            ? pass(`${summary}: spread over ${spread.toFixed(0)} ms`)
+            : fail(`${summary}: all within ${spread.toFixed(0)} ms of each other — a reconnect storm; give the backoff some jitter`);
+        },
+        { reconnect: true },
+      );
+    },
+  },
+
+  recovery: {
+    about: 'a client that loses its connection for a few seconds gets every message it missed, exactly once (connection state recovery)',
+    params: { awaySeconds: int(1, 30, 3), messages: int(1, 50, 10) },
+    async run(host, p) {
+      return withFleet(
+        host,
+        async (fleet) => {
+          const name = room();
+          const clients = await connectAll(fleet, 4, { rooms: [name] });
+          if (!Array.isArray(clients)) return clients;
+          const sender = clients[0]!;
+          const away = clients.find((c) => c.serverId !== sender.serverId) ?? clients[1]!;
+          const seen = new Map<string, number>();
+          away.socket.on('chat', (m: { msgId: string }) => seen.set(m.msgId, (seen.get(m.msgId) ?? 0) + 1));
+          // A network cut, not a goodbye: the transport closes and the client stays away a while.
+          const ms = (p.awaySeconds as number) * 1000;
+          away.socket.io.reconnectionDelay(ms).reconnectionDelayMax(ms).randomizationFactor(0);
+          const returned = new Promise<void>((resolve) => away.socket.once('connect', () => resolve()));
+          away.socket.io.engine.close();
+          const sent: string[] = [];
+          for (let i = 0; i < (p.messages as number); i++) {
+            const ack = await fleet.send(sender.id, name, `while ${away.id} is away #${i + 1}`);
+            if (ack.ok && ack.msgId) sent.push(ack.msgId);
+            await sleep(Math.min(200, ms / ((p.messages as number) + 1)));
+          }
+          await Promise.race([returned, sleep(ms + 5000)]);
+          await waitFor(2000, () => sent.every((m) => seen.has(m)));
+          const missed = sent.filter((m) => !seen.has(m)).length;
+          const twice = sent.filter((m) => (seen.get(m) ?? 0) > 1).length;
+          const recovered = away.socket.recovered === true;
+          const what = `${away.id} was away ${p.awaySeconds as number} s while ${sent.length} messages were sent`;
+          if (missed > 0) return fail(`${what}: missed ${missed} of them (recovered: ${recovered ? 'yes' : 'no'}) — pub/sub delivers at most once`);
+          if (twice > 0) return fail(`${what}: got ${twice} of them twice`);
+          return recovered ? pass(`${what}: got all of them, once each, and its session was recovered`) : fail(`${what}: got them, but its session was not recovered`);
+        },
+        { reconnect: true },
+      );
+    },
+  },
+
+  'idle-survives': {
+    about: 'connected clients that say nothing stay connected (heartbeats keep the proxy from cutting them)',
+    params: { clients: int(1, 20, 3), seconds: int(1, 120, 8) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const clients = await connectAll(fleet, p.clients as number);
+        if (!Array.isArray(clients)) return clients;
+        const start = performance.now();
+        const drops: { c: FleetClient; after: number; reason: string }[] = [];
+        for (const c of clients) c.socket.once('disconnect', (reason) => drops.push({ c, after: performance.now() - start, reason }));
+        await sleep((p.seconds as number) * 1000);
+        if (drops.length === 0) return pass(`${clients.length} idle clients stayed connected for ${p.seconds as number} s`);
+        const first = drops.sort((a, b) => a.after - b.after)[0]!;
+        return fail(`${first.c.id} lost its connection after ${(first.after / 1000).toFixed(1)} s idle (${first.reason}): something between client and server gave up before the next heartbeat`);
       });
     },
   },
