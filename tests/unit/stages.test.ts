@@ -40,6 +40,7 @@ describe('stages are data', () => {
     assert.equal(s.instances, 2);
     assert.equal(s.pingInterval, 25_000);
     assert.ok(s.proxyReadTimeout * 1000 > s.pingInterval + s.pingTimeout, 'default proxy timeout outlives a ping cycle');
+    assert.ok(s.clientJitter > 0, 'fleet clients reconnect with jitter unless a stage says otherwise');
   });
 
   test('bad fields are refused with the file, stage and field named', () => {
@@ -49,6 +50,8 @@ describe('stages are data', () => {
       [{ id: 'x', title: 'X', loadBalancer: 'random' }, /"loadBalancer" must be one of none, round-robin, ip-hash/],
       [{ id: 'x', title: 'X', transports: [] }, /"transports" must be a non-empty list/],
       [{ id: 'x', title: 'X', instanceCount: 3 }, /unknown field "instanceCount"/],
+      [{ id: 'x', title: 'X', clientJitter: 2 }, /"clientJitter" must be a number from 0 to 1, got 2/],
+      [{ id: 'x', title: 'X', proxyReadTimeout: 0 }, /"proxyReadTimeout" must be an integer from 1 to 3600/],
       [{ id: 'Bad Id', title: 'X' }, /"id" must be lower-case/],
       [{ id: 'x' }, /needs a "title"/],
     ];
