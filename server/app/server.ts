@@ -69,7 +69,9 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
     // :4000) only if we say so: long-polling is plain cross-origin HTTP.
     ...(config.corsOrigins.length > 0 ? { cors: { origin: config.corsOrigins } } : {}),
     // Only useful with an adapter that keeps history (redis-streams) or a single instance.
-    ...(config.recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true } } : {}),
+    // skipMiddlewares: false, so a returning client still passes admission (a
+    // draining or full instance must refuse it like any other).
+    ...(config.recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false } } : {}),
   });
   const closeAdapter = await attachAdapter(io, config);
 

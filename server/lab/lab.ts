@@ -176,7 +176,10 @@ export class Lab {
     // appears, or straight to an instance → through nginx) reconnect there.
     const moved = this.fleet.list().some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
     const sameClients = before.transports.join() === after.transports.join() && JSON.stringify(before.backoff) === JSON.stringify(after.backoff);
-    if (moved || !sameClients) await this.fleet.retarget(after);
+    if ((moved || !sameClients) && this.fleet.list().length > 0) {
+      await this.fleet.retarget(after);
+      report.push(`fleet: ${this.fleet.list().length} clients reconnected (${moved ? 'new entry point' : 'new client settings'})`);
+    }
     return report;
   }
 

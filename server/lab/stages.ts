@@ -86,8 +86,9 @@ const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
   recovery: bool,
   transports,
   clientTransports: transports,
-  clientReconnectDelay: int(0, 60_000),
-  clientReconnectDelayMax: int(0, 600_000),
+  // socket.io-client takes 0 as "not set" (and uses its own defaults), so the least is 1 ms.
+  clientReconnectDelay: int(1, 60_000),
+  clientReconnectDelayMax: int(1, 600_000),
   clientJitter: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? null : 'a number from 0 to 1'),
   pingInterval: int(100, 600_000),
   pingTimeout: int(100, 600_000),

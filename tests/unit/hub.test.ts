@@ -46,6 +46,13 @@ describe('telemetry hub', () => {
     assert.ok(hub.message('m')!.expected.includes('frank'));
   });
 
+  test('a recovered session on a new instance survives the old instance\'s late goodbye', () => {
+    const hub = twoInstances();
+    hub.publish(connect('s2', 'a', 'alice')); // alice's session "a" recovered on s2
+    hub.publish({ t: 'disconnected', serverId: 's1', at, socketId: 'a', reason: 'transport close' });
+    assert.equal(hub.snapshot().clients.find((c) => c.socketId === 'a')?.serverId, 's2');
+  });
+
   test('the reason for a missing delivery is what the lab knows', () => {
     const hub = twoInstances();
     hub.publish({ t: 'received', serverId: 's1', at: 5, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a' });

@@ -203,7 +203,9 @@ export class TelemetryHub {
         break;
       }
       case 'disconnected':
-        this.clients.delete(e.socketId);
+        // A recovered session keeps its socket id on its new instance: the old
+        // instance's late goodbye must not remove the client from where it is now.
+        if (this.clients.get(e.socketId)?.serverId === e.serverId) this.clients.delete(e.socketId);
         break;
       // Instances flush on their own clocks, so a remote instance's 'delivered'
       // can arrive before the origin's 'received': either one opens the record.
