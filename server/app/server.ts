@@ -123,6 +123,7 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
       const parsed = parseRoom(room);
       if (!parsed.ok) return reply({ ok: false, error: parsed.error });
       void socket.join(parsed.value);
+      // Recorded for both strategies, so switching strategy changes only broadcast().
       let members = localRooms.get(parsed.value);
       if (!members) localRooms.set(parsed.value, (members = new Set()));
       members.add(socket);
@@ -145,13 +146,15 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
       reply({ ok: true, msgId, serverId });
     });
 
-    socket.on('disconnect', (reason) => {
-      for (const [room, members] of localRooms) {
-        members.delete(socket);
-        if (members.size === 0) localRooms.delete(room);
+    // 'disconnecting' still lists the socket's rooms ('disconnect' comes after they are left).
+    socket.on('disconnecting', () => {
+      for (const room of socket.rooms) {
+        const members = localRooms.get(room);
+        members?.delete(socket);
+        if (members?.size === 0) localRooms.delete(room);
       }
-      probe.disconnected(socket.id, reason);
     });
+    socket.on('disconnect', (reason) => probe.disconnected(socket.id, reason));
   });
 
   await new Promise<void>((resolve, reject) => {

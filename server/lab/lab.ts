@@ -54,7 +54,7 @@ export class Lab {
     initial: Stage,
   ) {
     this.stage = initial;
-    this.stats = new StatsSampler(hub, () => this.status().instances);
+    this.stats = new StatsSampler(hub, () => hub.instanceList());
     this.fleet = new Fleet(this.hub, this.fleetTarget(initial), {
       sources: settings.fleetSources,
       onLatency: (ms, cross) => this.stats.latency(ms, cross),

@@ -98,9 +98,14 @@ export class TelemetryHub {
     return () => this.listeners.delete(listener);
   }
 
+  /** The instances, by port: what the per-second sampler needs, without copying clients and messages. */
+  instanceList(): InstanceView[] {
+    return [...this.instances.values()].sort((a, b) => a.port - b.port);
+  }
+
   snapshot(): HubSnapshot {
     return {
-      instances: [...this.instances.values()].sort((a, b) => a.port - b.port),
+      instances: this.instanceList(),
       clients: [...this.clients.values()],
       messages: [...this.messages.values()],
       redis: this.redis,
