@@ -223,6 +223,70 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
       });
     },
   },
+  'connection-cap': {
+    about: 'an instance refuses clients beyond its limit with a clear reason, and those already in are unaffected',
+    params: { clients: int(2, 500, 30) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        // All from one address: ip_hash puts them on one instance (without nginx, client 1's instance).
+        const n = p.clients as number;
+        const clients = await fleet.add(n, { source: 'shared', timeoutMs: 4000 });
+        const inside = clients.filter((c) => c.socket.connected);
+        const refused = clients.filter((c) => !c.socket.connected);
+        const where = inside[0]?.serverId ?? '?';
+        if (refused.length === 0) return fail(`all ${n} clients were let in by ${where}: nothing limits connections per instance`);
+        const unclear = refused.find((c) => !/is full/.test(c.lastError ?? ''));
+        if (unclear) return fail(`${unclear.id} was refused without a clear reason: ${unclear.lastError ?? 'no answer'}`);
+        await sleep(300);
+        const dropped = inside.filter((c) => !c.socket.connected);
+        if (dropped.length > 0) return fail(`${dropped[0]!.id} was let in, then dropped when the instance filled up`);
+        return pass(`${where} let ${inside.length} in and refused ${refused.length}: "${refused[0]!.lastError}"`);
+      });
+    },
+  },
+
+  'flood-limited': {
+    about: 'one client sending as fast as it can is slowed by a per-client rate limit; the others still chat',
+    params: { messages: int(10, 1000, 200) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const name = room();
+        const clients = await connectAll(fleet, 2, { rooms: [name] });
+        if (!Array.isArray(clients)) return clients;
+        const [flooder, other] = clients as [FleetClient, FleetClient];
+        const n = p.messages as number;
+        const acks = await Promise.all(Array.from({ length: n }, (_, i) => fleet.send(flooder.id, name, `flood ${i}`)));
+        const limited = acks.filter((a) => !a.ok && /rate limit/.test(a.error ?? '')).length;
+        const after = await fleet.send(other.id, name, 'still here');
+        if (!after.ok) return fail(`after the flood, ${other.id} could not send: ${after.error}`);
+        if (limited === 0) return fail(`${flooder.id} sent ${n} messages at once and every one was accepted: nothing limits a single client`);
+        return pass(`${flooder.id} sent ${n} at once: ${n - limited} accepted, ${limited} refused ("rate limit"); ${other.id} still chats`);
+      });
+    },
+  },
+
+  'oversized-refused': {
+    about: 'a message far over the limits is refused, or costs its sender the connection; the instance and everyone else carry on',
+    params: { bytes: int(1000, 10_000_000, 100_000) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const name = room();
+        const clients = await connectAll(fleet, 2, { rooms: [name] });
+        if (!Array.isArray(clients)) return clients;
+        const [big, other] = clients as [FleetClient, FleetClient];
+        const closed = new Promise<string>((resolve) => big.socket.once('disconnect', resolve));
+        const outcome = await Promise.race([
+          fleet.send(big.id, name, 'x'.repeat(p.bytes as number)).then((a) => (a.ok ? 'accepted' : `refused: ${a.error}`)),
+          closed.then((reason) => `connection closed (${reason})`),
+        ]);
+        if (outcome === 'accepted') return fail(`a ${(p.bytes as number).toLocaleString('en')}-character message was accepted and broadcast: no size limit`);
+        const after = await fleet.send(other.id, name, 'still here');
+        if (!after.ok) return fail(`after the big message, ${other.id} could not send: ${after.error}`);
+        return pass(`a ${(p.bytes as number).toLocaleString('en')}-character message: ${outcome}; ${other.id} still chats`);
+      });
+    },
+  },
+
   failover: {
     about: 'when an instance dies, its clients reconnect to the others within 5 s, at spread-out moments (backoff with jitter), not all at once',
     params: { clients: int(6, 300, 60) },
