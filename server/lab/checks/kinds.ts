@@ -249,18 +249,13 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
     about: 'one client sending as fast as it can is slowed by a per-client rate limit; the others still chat',
     params: { messages: int(10, 1000, 200) },
     async run(host, p) {
-      return withFleet(host, async (fleet) => {
-        const name = room();
-        const clients = await connectAll(fleet, 2, { rooms: [name] });
-        if (!Array.isArray(clients)) return clients;
-        const [flooder, other] = clients as [FleetClient, FleetClient];
-        const n = p.messages as number;
+      const n = p.messages as number;
+      return onlyTheOffenderPays(host, 'the flood', async (fleet, flooder, name) => {
         const acks = await Promise.all(Array.from({ length: n }, (_, i) => fleet.send(flooder.id, name, `flood ${i}`)));
         const limited = acks.filter((a) => !a.ok && /rate limit/.test(a.error ?? '')).length;
-        const after = await fleet.send(other.id, name, 'still here');
-        if (!after.ok) return fail(`after the flood, ${other.id} could not send: ${after.error}`);
-        if (limited === 0) return fail(`${flooder.id} sent ${n} messages at once and every one was accepted: nothing limits a single client`);
-        return pass(`${flooder.id} sent ${n} at once: ${n - limited} accepted, ${limited} refused ("rate limit"); ${other.id} still chats`);
+        return limited === 0
+          ? fail(`${flooder.id} sent ${n} messages at once and every one was accepted: nothing limits a single client`)
+          : `${flooder.id} sent ${n} at once: ${n - limited} accepted, ${limited} refused ("rate limit")`;
       });
     },
   },
@@ -269,20 +264,14 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
     about: 'a message far over the limits is refused, or costs its sender the connection; the instance and everyone else carry on',
     params: { bytes: int(1000, 10_000_000, 100_000) },
     async run(host, p) {
-      return withFleet(host, async (fleet) => {
-        const name = room();
-        const clients = await connectAll(fleet, 2, { rooms: [name] });
-        if (!Array.isArray(clients)) return clients;
-        const [big, other] = clients as [FleetClient, FleetClient];
+      const size = `a ${(p.bytes as number).toLocaleString('en')}-character message`;
+      return onlyTheOffenderPays(host, 'the big message', async (fleet, big, name) => {
         const closed = new Promise<string>((resolve) => big.socket.once('disconnect', resolve));
         const outcome = await Promise.race([
           fleet.send(big.id, name, 'x'.repeat(p.bytes as number)).then((a) => (a.ok ? 'accepted' : `refused: ${a.error}`)),
           closed.then((reason) => `connection closed (${reason})`),
         ]);
-        if (outcome === 'accepted') return fail(`a ${(p.bytes as number).toLocaleString('en')}-character message was accepted and broadcast: no size limit`);
-        const after = await fleet.send(other.id, name, 'still here');
-        if (!after.ok) return fail(`after the big message, ${other.id} could not send: ${after.error}`);
-        return pass(`a ${(p.bytes as number).toLocaleString('en')}-character message: ${outcome}; ${other.id} still chats`);
+        return outcome === 'accepted' ? fail(`${size} was accepted and broadcast: no size limit`) : `${size}: ${outcome}`;
       });
     },
   },
@@ -381,6 +370,29 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
     },
   },
 };
+
+/**
+ * An offender and a bystander share a room. `misbehave` makes the offender do
+ * its worst and says what the server did about it (or fails the check); then
+ * the bystander must still be able to chat: only the offender pays.
+ */
+async function onlyTheOffenderPays(
+  host: CheckHost,
+  what: string,
+  misbehave: (fleet: Fleet, offender: FleetClient, room: string) => Promise<string | CheckOutcome>,
+): Promise<CheckOutcome> {
+  return withFleet(host, async (fleet) => {
+    const name = room();
+    const clients = await connectAll(fleet, 2, { rooms: [name] });
+    if (!Array.isArray(clients)) return clients;
+    const [offender, bystander] = clients as [FleetClient, FleetClient];
+    const result = await misbehave(fleet, offender, name);
+    if (typeof result !== 'string') return result;
+    const after = await fleet.send(bystander.id, name, 'still here');
+    if (!after.ok) return fail(`after ${what}, ${bystander.id} could not send: ${after.error}`);
+    return pass(`${result}; ${bystander.id} still chats`);
+  });
+}
 
 function servers(clients: FleetClient[]): string {
   const counts = new Map<string, number>();
