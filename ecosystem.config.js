@@ -59,6 +59,20 @@ function buildServer() {
   return writeBundle(outputFiles[0].contents);
 }
 
+/** What every chat process gets from PM2, whichever mode runs it. */
+function runtime(script) {
+  return {
+    script,
+    cwd: __dirname,
+    // --expose-gc: `GET /health?gc=1` collects garbage before reporting memory (npm run bench).
+    node_args: ['--enable-source-maps', '--expose-gc'],
+    autorestart: true,
+    // Time between PM2's SIGINT and its SIGKILL: room for a graceful drain.
+    kill_timeout: 5000,
+    merge_logs: true,
+  };
+}
+
 /**
  * One PM2 app = one chat instance. Fork mode, not cluster mode: cluster mode
  * shares ONE port between workers and hands connections out round robin,
@@ -66,19 +80,25 @@ function buildServer() {
  */
 function instanceApp({ serverId, port, script, env = {}, interpreter = 'node' }) {
   return {
+    ...runtime(script),
     name: serverId,
-    script,
-    cwd: __dirname,
     interpreter,
-    // --expose-gc: `GET /health?gc=1` collects garbage before reporting memory (npm run bench).
-    node_args: ['--enable-source-maps', '--expose-gc'],
     exec_mode: 'fork',
-    autorestart: true,
-    // Time between PM2's SIGINT and its SIGKILL: room for a graceful drain.
-    kill_timeout: 5000,
-    merge_logs: true,
     env: { SERVER_ID: serverId, PORT: String(port), ...env },
   };
+}
+
+/**
+ * Lesson 6's counter-example: the same server in PM2 cluster mode. PM2 starts
+ * `instances` workers that all listen on ONE port; PM2 accepts each TCP
+ * connection and hands it to the next worker in turn. A WebSocket is one
+ * connection, so it stays put; but every HTTP long-polling request is a new
+ * connection, and the next one usually reaches a worker that never saw the
+ * session: HTTP 400 "Session ID unknown". Each worker gets NODE_APP_INSTANCE
+ * (0, 1, …), which server/app/config.ts turns into s1, s2, …
+ */
+function clusterApp({ name, instances, port, script, env = {} }) {
+  return { ...runtime(script), name, exec_mode: 'cluster', instances, env: { PORT: String(port), ...env } };
 }
 
 const script = buildServer();
@@ -95,4 +115,4 @@ const apps = Array.from({ length: INSTANCES }, (_, i) =>
   }),
 );
 
-module.exports = { apps, instanceApp, buildServer, serverBuildOptions, writeBundle };
+module.exports = { apps, instanceApp, clusterApp, buildServer, serverBuildOptions, writeBundle };

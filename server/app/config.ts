@@ -110,7 +110,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   return {
-    serverId: get('serverId') ?? `s${port - 3000}`,
+    // PM2 cluster mode (lesson 6) starts every worker with the same env and
+    // numbers them in NODE_APP_INSTANCE (0, 1, …): worker 0 is s1.
+    serverId: get('serverId') ?? (env.NODE_APP_INSTANCE ? `s${Number(env.NODE_APP_INSTANCE) + 1}` : `s${port - 3000}`),
     host: get('host') ?? defaults.host,
     port,
     broadcast: oneOf('broadcast', ['naive-set', 'rooms'], defaults.broadcast),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ENV } from '../app/config.ts';
 import { LabError } from './errors.ts';
 import { assertPortFree } from './ports.ts';
+import { getHealth } from './health.ts';
 import { waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
 import { ecosystem, type Pm2, type Pm2AppDef, type Pm2Process } from './services/pm2.ts';
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
 export type ApplyReport = string[];
 
 const SPEC_ENV = 'LAB_SPEC';
+/** The PM2 app of a cluster-mode stage (its workers are s1…sN). */
+const CLUSTER_APP = 'chat-cluster';
 /** Every instance runs a bundle of server/app, which its command line names. */
 export const INSTANCE_MARKER = '/.lab/build/server-';
 
@@ -76,8 +79,9 @@ export class Reconciler {
     return this.serial(async () => {
       const { pm2, hub } = this.deps;
       await pm2.connect();
-      const proc = (await pm2.list()).find((p) => p.name === serverId);
-      if (!proc) throw new LabError(`no instance "${serverId}" in this stage`, `instances: ${(await pm2.list()).map((p) => p.name).join(', ')}`);
+      const procs = await pm2.list();
+      const proc = procs.find((p) => p.serverId === serverId);
+      if (!proc) throw new LabError(`no instance "${serverId}" in this stage`, `instances: ${procs.map((p) => p.serverId).join(', ')}`);
       const port = Number(proc.env[ENV.port]);
       if (fault === 'crash') {
         if (!proc.online) throw new LabError(`${serverId} is not running`);
@@ -86,12 +90,12 @@ export class Reconciler {
         return `${serverId}: killed (pid ${proc.pid}); PM2 restarts it`;
       }
       if (fault === 'stop') {
-        await pm2.stop(serverId);
+        await pm2.stop(proc.pmId);
         this.recordPid(serverId, null);
         hub.lab({ t: 'instance-state', serverId, port, pid: null, online: false });
         return `${serverId}: stopped`;
       }
-      await pm2.restart(serverId);
+      await pm2.restart(proc.pmId);
       const pid = await this.waitHealthy(serverId, port);
       this.recordPid(serverId, pid);
       hub.lab({ t: 'instance-state', serverId, port, pid, online: true });
@@ -168,12 +172,32 @@ export class Reconciler {
   }
 
   // ── Instances (PM2) ──────────────────────────────────────────────────────
-  /** The PM2 app for instance `index` of `stage`. Its LAB_SPEC hash says whether a running one still fits. */
-  desiredApp(stage: Stage, index: number, script: string): Pm2AppDef {
+  /**
+   * The PM2 apps `stage` needs. Fork mode: one app per instance, each on its
+   * own port. Cluster mode: one app whose workers share the first port. Each
+   * app's LAB_SPEC hash says whether a running one still fits.
+   */
+  desiredApps(stage: Stage, script: string): Pm2AppDef[] {
+    const { ports } = this.deps.settings;
+    const env = this.instanceEnv(stage);
+    const apps =
+      stage.pm2Mode === 'cluster'
+        ? [ecosystem.clusterApp({ name: CLUSTER_APP, instances: stage.instances, port: instancePort(ports, 0), script, env })]
+        : Array.from({ length: stage.instances }, (_, i) =>
+            ecosystem.instanceApp({ serverId: serverIdOf(i), port: instancePort(ports, i), script, env, interpreter: process.execPath }),
+          );
+    for (const app of apps) app.env[SPEC_ENV] = specHash(app);
+    return apps;
+  }
+
+  /** The serverIds an app's processes answer as (fork: its name; cluster: s1…sN). */
+  private serverIdsOf(app: Pm2AppDef): string[] {
+    return app.exec_mode === 'cluster' ? Array.from({ length: Number(app.instances) }, (_, i) => serverIdOf(i)) : [app.name];
+  }
+
+  private instanceEnv(stage: Stage): Record<string, string> {
     const { settings, state } = this.deps;
-    const serverId = serverIdOf(index);
-    const port = instancePort(settings.ports, index);
-    const env: Record<string, string> = {
+    return {
       [ENV.host]: '127.0.0.1',
       [ENV.broadcast]: stage.broadcast,
       [ENV.adapter]: stage.adapter,
@@ -192,53 +216,62 @@ export class Reconciler {
       [ENV.corsOrigins]: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`].join(','),
       ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
     };
-    const app = ecosystem.instanceApp({ serverId, port, script, env, interpreter: process.execPath });
-    app.env[SPEC_ENV] = specHash(app);
-    return app;
   }
 
   private async reconcileInstances(stage: Stage, exercise: Exercise | null, report: ApplyReport): Promise<void> {
     const { pm2, hub } = this.deps;
     await pm2.connect();
-    const running = new Map((await pm2.list()).map((p) => [p.name, p] as const));
+    const running = new Map<string, Pm2Process[]>();
+    for (const p of await pm2.list()) running.set(p.name, [...(running.get(p.name) ?? []), p]);
     // Bundled afresh each time: if the learner edited server/app (or an exercise
     // file), the bundle, and so the spec, changes, and those instances restart.
     const script = await buildServerBundle(exercise);
-    const desired = Array.from({ length: stage.instances }, (_, i) => this.desiredApp(stage, i, script));
+    const desired = this.desiredApps(stage, script);
     const desiredNames = new Set(desired.map((a) => a.name));
 
-    // Instances the stage no longer has.
+    const remove = async (name: string, procs: Pm2Process[]): Promise<void> => {
+      await pm2.delete(name);
+      for (const p of procs) {
+        this.recordPid(p.serverId, null);
+        hub.lab({ t: 'instance-removed', serverId: p.serverId });
+      }
+    };
+
+    // Apps the stage no longer has (all of fork mode's, when switching to cluster mode, and back).
     await Promise.all(
-      [...running.values()]
-        .filter((p) => !desiredNames.has(p.name))
-        .map(async (p) => {
-          this.progress(`${p.name}: stopping`);
-          await pm2.delete(p.name);
-          this.recordPid(p.name, null);
-          hub.lab({ t: 'instance-removed', serverId: p.name });
-          report.push(`${p.name}: stop`);
+      [...running]
+        .filter(([name]) => !desiredNames.has(name))
+        .map(async ([name, procs]) => {
+          this.progress(`${name}: stopping`);
+          await remove(name, procs);
+          report.push(`${name}: stop`);
         }),
     );
 
-    // Instances to start, or restart because their settings changed.
+    // Apps to start, or restart because their settings changed.
     await Promise.all(
       desired.map(async (app) => {
         const current = running.get(app.name);
         const port = Number(app.env[ENV.port]);
-        if (current && current.online && current.env[SPEC_ENV] === app.env[SPEC_ENV]) return;
+        const serverIds = this.serverIdsOf(app);
+        // Said before pm2.start(), which rewrites the app's fields in place.
+        const what = app.exec_mode === 'cluster' ? `${serverIds.length} workers in cluster mode, all on ${port}` : `on ${port}`;
+        const fits = current?.length === serverIds.length && current.every((p) => p.online && p.env[SPEC_ENV] === app.env[SPEC_ENV]);
+        if (fits) return;
         if (current) {
           this.progress(`${app.name}: restarting`);
-          await pm2.delete(app.name);
-          hub.lab({ t: 'instance-state', serverId: app.name, port, pid: null, online: false });
+          await remove(app.name, current);
         } else {
           this.progress(`${app.name}: starting`);
         }
         await assertPortFree(port, `instance ${app.name}`, 'LAB_INSTANCE_BASE_PORT');
         await pm2.start(app);
-        const pid = await this.waitHealthy(app.name, port);
-        this.recordPid(app.name, pid);
-        hub.lab({ t: 'instance-state', serverId: app.name, port, pid, online: true });
-        report.push(`${app.name}: ${current ? `restart (${describeChange(current, app)})` : `start on ${port}`}`);
+        for (const serverId of serverIds) {
+          const pid = await this.waitHealthy(serverId, port, app.name);
+          this.recordPid(serverId, pid);
+          hub.lab({ t: 'instance-state', serverId, port, pid, online: true });
+        }
+        report.push(`${app.name}: ${current ? `restart (${describeChange(current[0]!, app)})` : `start ${what}`}`);
       }),
     );
   }
@@ -250,19 +283,19 @@ export class Reconciler {
     this.deps.saveState();
   }
 
-  private async waitHealthy(serverId: string, port: number): Promise<number> {
+  /**
+   * Wait until `serverId` answers /health on `port`. Each try is a new TCP
+   * connection: in cluster mode the workers share the port and PM2 hands each
+   * connection to the next one, so asking again reaches each in turn.
+   */
+  private async waitHealthy(serverId: string, port: number, app = serverId): Promise<number> {
     try {
       return await waitFor(`${serverId} to answer /health on ${port}`, 15_000, async () => {
-        try {
-          const res = await fetch(`http://127.0.0.1:${port}/health`);
-          const body = (await res.json()) as { serverId?: string; pid?: number };
-          return res.ok && body.serverId === serverId ? body.pid : undefined;
-        } catch {
-          return undefined;
-        }
+        const body = await getHealth(port);
+        return body?.serverId === serverId ? body.pid : undefined;
       });
     } catch (err) {
-      throw new LabError(`${(err as Error).message}\n${this.instanceLogTail(serverId)}`, `see ${this.deps.pm2.home}/logs/`);
+      throw new LabError(`${(err as Error).message}\n${this.instanceLogTail(app)}`, `see ${this.deps.pm2.home}/logs/`);
     }
   }
 
@@ -289,7 +322,8 @@ export class Reconciler {
     const { text: config, generation } = renderNginxConfig({
       mode: stage.loadBalancer,
       listenPort: settings.ports.nginx,
-      upstreamPorts: Array.from({ length: stage.instances }, (_, i) => instancePort(settings.ports, i)),
+      // Cluster mode: PM2's workers share one port, so nginx sees one upstream.
+      upstreamPorts: Array.from({ length: stage.pm2Mode === 'cluster' ? 1 : stage.instances }, (_, i) => instancePort(settings.ports, i)),
       proxyReadTimeout: stage.proxyReadTimeout,
       websocketHeaders: stage.websocketHeaders,
       runDir: settings.runDir,

@@ -14,6 +14,12 @@ export interface Stage {
   /** The lesson folder that defines this stage. */
   lesson: string;
   instances: number;
+  /**
+   * How PM2 runs the instances. fork: one process per instance, each on its
+   * own port (nginx balances). cluster: PM2's cluster mode, every worker on
+   * one shared port, PM2 itself handing out connections (lesson 6).
+   */
+  pm2Mode: 'fork' | 'cluster';
   loadBalancer: LoadBalancer;
   adapter: AdapterKind;
   broadcast: Broadcast;
@@ -47,6 +53,7 @@ export const ALIASES = { start: 'start', scaled: 'scaled' } as const;
 
 const DEFAULTS: Omit<Stage, 'id' | 'title' | 'lesson'> = {
   instances: 3,
+  pm2Mode: 'fork',
   loadBalancer: 'ip-hash',
   adapter: 'redis',
   broadcast: 'rooms',
@@ -79,6 +86,7 @@ const transports: FieldCheck = (v) =>
 
 const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
   instances: int(1, 9),
+  pm2Mode: oneOf(['fork', 'cluster']),
   loadBalancer: oneOf(LOAD_BALANCERS),
   adapter: oneOf(['none', 'redis', 'redis-streams']),
   broadcast: oneOf(['naive-set', 'rooms']),

@@ -2,6 +2,7 @@
 // instance (from each instance's /health), and a histogram of how long the
 // fleet's messages took to reach clients on other instances.
 
+import { getHealth } from './health.ts';
 import type { TelemetryHub } from './telemetry/hub.ts';
 
 /** Upper bucket edges in ms; the last bucket holds everything slower. */
@@ -36,23 +37,18 @@ export class StatsSampler {
   private async sample(): Promise<void> {
     const counts = this.counts;
     this.counts = LATENCY_EDGES.map(() => 0);
-    const instances = await Promise.all(
-      this.instances()
-        .filter((i) => i.online)
-        .map(async (i) => {
-          try {
-            const res = await fetch(`http://127.0.0.1:${i.port}/health`, { signal: AbortSignal.timeout(800) });
-            const h = (await res.json()) as { connections: number; memory?: { rss: number; heapUsed: number } };
-            return { serverId: i.serverId, connections: h.connections, rss: h.memory?.rss ?? null, heapUsed: h.memory?.heapUsed ?? null };
-          } catch {
-            return null; // restarting or gone: no sample this second
-          }
-        }),
-    );
+    // One request per online instance. In PM2 cluster mode the workers share a
+    // port and any of them may answer, so a sample is filed under whoever did.
+    const answers = await Promise.all(this.instances().filter((i) => i.online).map((i) => getHealth(i.port)));
+    const byServer = new Map<string, { serverId: string; connections: number; rss: number | null; heapUsed: number | null }>();
+    for (const h of answers) {
+      if (h) byServer.set(h.serverId, { serverId: h.serverId, connections: h.connections, rss: h.memory?.rss ?? null, heapUsed: h.memory?.heapUsed ?? null });
+    }
+    const instances = [...byServer.values()];
     if (this.timer === null) return;
     this.hub.lab({
       t: 'stats',
-      instances: instances.filter((i) => i !== null),
+      instances,
       latency: { edges: LATENCY_EDGES.map((e) => (Number.isFinite(e) ? e : -1)), counts },
     });
   }

@@ -69,7 +69,7 @@ async function connectAll(fleet: Fleet, count: number, opts: Parameters<Fleet['a
 }
 
 function explainConnectError(error: string | null): string {
-  if (error?.includes('HTTP 400')) return ' — a session\'s requests reached different instances: the load balancer is not sticky';
+  if (error?.includes('HTTP 400')) return ' — a session\'s requests reached different instances: something in between is not sticky (the load balancer, or PM2 cluster mode)';
   if (error?.includes('ECONNREFUSED') || error?.includes('xhr poll error')) return ' — nothing answered: is the lab up in this stage?';
   return '';
 }

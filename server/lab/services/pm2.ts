@@ -19,6 +19,7 @@ interface Ecosystem {
   serverBuildOptions(): Record<string, unknown>;
   writeBundle(code: Uint8Array): string;
   instanceApp(opts: { serverId: string; port: number; script: string; env: Record<string, string>; interpreter?: string }): Pm2AppDef;
+  clusterApp(opts: { name: string; instances: number; port: number; script: string; env: Record<string, string> }): Pm2AppDef;
 }
 export interface Pm2AppDef {
   name: string;
@@ -29,7 +30,12 @@ export interface Pm2AppDef {
 export const ecosystem = require(path.join(repoRoot, 'ecosystem.config.js')) as Ecosystem;
 
 export interface Pm2Process {
+  /** The PM2 app's name. In fork mode, the instance's serverId. */
   name: string;
+  /** PM2's id of this one process (a cluster-mode app has one per worker). */
+  pmId: number;
+  /** The instance this process is: its name, or in cluster mode s<NODE_APP_INSTANCE + 1>. */
+  serverId: string;
   /** The script it runs. */
   script: string;
   pid: number;
@@ -44,14 +50,15 @@ interface Pm2Api {
   disconnect(cb: () => void): void;
   start(app: Pm2AppDef, cb: (err: Error | null) => void): void;
   delete(name: string, cb: (err: Error | null) => void): void;
-  stop(name: string, cb: (err: Error | null) => void): void;
-  restart(name: string, cb: (err: Error | null) => void): void;
+  stop(name: string | number, cb: (err: Error | null) => void): void;
+  restart(name: string | number, cb: (err: Error | null) => void): void;
   list(cb: (err: Error | null, list: RawProcess[]) => void): void;
 }
 interface RawProcess {
   name: string;
   pid: number;
-  pm2_env: { status: string; env?: Record<string, string>; restart_time?: number } & Record<string, unknown>;
+  pm_id: number;
+  pm2_env: { status: string; exec_mode?: string; NODE_APP_INSTANCE?: number; env?: Record<string, string>; restart_time?: number } & Record<string, unknown>;
 }
 
 const daemonPidFile = (home: string): string => path.join(home, 'pm2.pid');
@@ -78,6 +85,8 @@ export class Pm2 {
     const raw = await call<RawProcess[]>((cb) => this.need().list(cb));
     return raw.map((p) => ({
       name: p.name,
+      pmId: p.pm_id,
+      serverId: p.pm2_env.exec_mode === 'cluster_mode' ? `s${(p.pm2_env.NODE_APP_INSTANCE ?? 0) + 1}` : p.name,
       script: String(p.pm2_env.pm_exec_path ?? ''),
       pid: p.pid,
       online: p.pm2_env.status === 'online',
@@ -90,13 +99,13 @@ export class Pm2 {
     await call<void>((cb) => this.need().start(app, cb));
   }
 
-  /** Stops the app (SIGINT: a graceful drain) and keeps it stopped; PM2 still knows it. */
-  async stop(name: string): Promise<void> {
+  /** Stops the app, or one process by its pmId (SIGINT: a graceful drain), and keeps it stopped; PM2 still knows it. */
+  async stop(name: string | number): Promise<void> {
     await call<void>((cb) => this.need().stop(name, cb));
   }
 
-  /** Starts a stopped app again (or restarts a running one). */
-  async restart(name: string): Promise<void> {
+  /** Starts a stopped app or process again (or restarts a running one). */
+  async restart(name: string | number): Promise<void> {
     await call<void>((cb) => this.need().restart(name, cb));
   }
 

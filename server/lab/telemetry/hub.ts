@@ -100,7 +100,8 @@ export class TelemetryHub {
 
   /** The instances, by port: what the per-second sampler needs, without copying clients and messages. */
   instanceList(): InstanceView[] {
-    return [...this.instances.values()].sort((a, b) => a.port - b.port);
+    // By port, then name: in PM2 cluster mode every worker has the same port.
+    return [...this.instances.values()].sort((a, b) => a.port - b.port || a.serverId.localeCompare(b.serverId, 'en', { numeric: true }));
   }
 
   snapshot(): HubSnapshot {
