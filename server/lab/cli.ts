@@ -35,7 +35,10 @@ const USAGE = `usage: npm run lab -- <command>
   fleet add <n> [--room <r>] [--shared]   add simulated clients (--shared: all from 127.0.0.1)
   fleet join <room> [ids…]                make clients join a room (default: all)
   fleet send <id> <room> <text…>          send a chat message from one client
-  fleet list | remove [ids…]              list or remove clients`;
+  fleet list | remove [ids…]              list or remove clients
+
+  instance crash|stop|start <sN>          kill -9 (PM2 restarts it) | stop as PM2 does (SIGINT: drain) | start again
+  redis stop|start                        an outage of the lab's Redis, on purpose`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -69,6 +72,15 @@ async function main(argv: string[]): Promise<number> {
       return lessonCommand(command, rest, settings, (method, name, body) => callLab(settings, method, name, body));
     case 'fleet':
       return fleetCommand(rest, settings);
+    case 'instance':
+    case 'redis': {
+      // Faults on purpose; the next `lab stage` puts everything back as the stage says.
+      const [fault, serverId] = rest;
+      const body = command === 'redis' ? { target: 'redis', fault } : { target: 'instance', fault, serverId };
+      if (!fault || (command === 'instance' && !serverId)) throw new LabError(`which ${command} fault?`, USAGE);
+      console.log(`  ${String(await callLab(settings, 'POST', 'fault', body))}`);
+      return 0;
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -186,7 +186,10 @@ export class Reconciler {
         : Array.from({ length: stage.instances }, (_, i) =>
             ecosystem.instanceApp({ serverId: serverIdOf(i), port: instancePort(ports, i), script, env, interpreter: process.execPath }),
           );
-    for (const app of apps) app.env[SPEC_ENV] = specHash(app);
+    for (const app of apps) {
+      app.kill_timeout = stage.killTimeout;
+      app.env[SPEC_ENV] = specHash(app);
+    }
     return apps;
   }
 
@@ -386,5 +389,6 @@ function describeChange(current: Pm2Process, desired: Pm2AppDef): string {
   const changed = Object.values(ENV)
     .filter((key) => key in desired.env && current.env[key] !== desired.env[key])
     .map((key) => `${key} ${current.env[key] ?? '∅'} → ${desired.env[key]}`);
+  if (current.killTimeout !== desired.kill_timeout) changed.push(`kill_timeout ${current.killTimeout} → ${String(desired.kill_timeout)}`);
   return changed.join(', ') || 'settings changed';
 }

@@ -46,6 +46,12 @@ export interface Stage {
   maxTextLength: number;
   maxMessagesPerSecond: number;
   drainMs: number;
+  /**
+   * PM2's kill_timeout: how long PM2 waits after its SIGINT before it sends
+   * SIGKILL. Shorter than drainMs, and the drain is cut off (lesson 11).
+   * PM2's own default is 1600 ms.
+   */
+  killTimeout: number;
 }
 
 /** The aliases every lab has (LAB-DESIGN §2). */
@@ -73,6 +79,7 @@ const DEFAULTS: Omit<Stage, 'id' | 'title' | 'lesson'> = {
   maxTextLength: 2_000,
   maxMessagesPerSecond: 50,
   drainMs: 0,
+  killTimeout: 5000,
 };
 
 type FieldCheck = (value: unknown) => string | null;
@@ -107,6 +114,7 @@ const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
   maxTextLength: int(1, 1_000_000),
   maxMessagesPerSecond: int(1, 1_000_000),
   drainMs: int(0, 60_000),
+  killTimeout: int(100, 120_000),
 };
 
 /** Validate one stage as written in a lesson file; every problem names the file and field. */

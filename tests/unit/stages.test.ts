@@ -69,7 +69,7 @@ describe('stages are data', () => {
     assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': '{"title":"t"}' })), /"stages" must be a list/);
     const bad = (change: object): string => JSON.stringify({ ...JSON.parse(minimal([{ id: 'start', title: 'a' }, { id: 'scaled', title: 'b' }])), ...change });
     assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'telepathy' }] }) })), /checks\[0\]: check "x" has an unknown kind "telepathy" \(known: instances, connects/);
-    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'spread', clinets: 3 }] }) })), /check "x" \(spread\) has no parameter "clinets" \(it takes: clients, min\)/);
+    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'spread', clinets: 3 }] }) })), /check "x" \(spread\) has no parameter "clinets" \(it takes: clients, min, source\)/);
     assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ checks: [{ id: 'x', title: 'x', kind: 'spread', clients: 0 }] }) })), /parameter "clients" must be an integer from 2 to 50, got 0/);
     assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ target: 'nowhere' }) })), /"target" names the stage "nowhere", which no lesson defines/);
     assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': bad({ exercise: { file: 'missing.ts', replaces: 'server/app/adapter.ts' } }) })), /exercise file "missing.ts" does not exist/);

@@ -9,6 +9,7 @@ import type { Fleet, FleetClient, FleetTarget } from '../fleet.ts';
 import type { LabStatus } from '../lab.ts';
 import type { Stage } from '../stages.ts';
 import { describeConnectError } from '../fleet.ts';
+import { getHealth } from '../health.ts';
 
 /** What a check may use of the running lab. */
 export interface CheckHost {
@@ -18,8 +19,8 @@ export interface CheckHost {
   target(): FleetTarget;
   /** A fresh set of clients, separate from the learner's fleet. Close it when done. */
   newFleet(opts?: { reconnect?: boolean }): Fleet;
-  /** Break something on purpose (the failover check crashes an instance; PM2 brings it back). */
-  fault(req: { target: 'instance'; serverId: string; fault: 'crash' }): Promise<string>;
+  /** Break something on purpose (the failover check crashes an instance; the drain check stops one, then starts it). */
+  fault(req: { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' }): Promise<string>;
 }
 
 export interface CheckOutcome {
@@ -31,6 +32,10 @@ export interface CheckOutcome {
 type Param = { check: (v: unknown) => string | null; fallback: unknown };
 const int = (min: number, max: number, fallback: number): Param => ({
   check: (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer from ${min} to ${max}`),
+  fallback,
+});
+const oneOf = (values: readonly string[], fallback: string): Param => ({
+  check: (v) => (typeof v === 'string' && values.includes(v) ? null : `one of ${values.map((x) => `"${x}"`).join(', ')}`),
   fallback,
 });
 const transports: Param = {
@@ -178,16 +183,18 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
   },
 
   spread: {
-    about: 'clients from different networks (/24s) land on at least `min` instances',
-    params: { clients: int(2, 50, 6), min: int(2, 9, 2) },
+    about: 'clients land on at least `min` instances; `source`: "distinct" (each from its own /24) or "shared" (all from 127.0.0.1, like an office behind one NAT)',
+    params: { clients: int(2, 50, 6), min: int(2, 9, 2), source: oneOf(['distinct', 'shared'], 'distinct') },
     async run(host, p) {
       return withFleet(host, async (fleet) => {
-        const clients = await connectAll(fleet, p.clients as number, { source: 'distinct' });
+        const source = p.source as 'distinct' | 'shared';
+        const clients = await connectAll(fleet, p.clients as number, { source });
         if (!Array.isArray(clients)) return clients;
+        const from = source === 'shared' ? 'all from 127.0.0.1' : 'from different /24s';
         const n = new Set(clients.map((c) => c.serverId)).size;
-        return n >= (p.min as number)
-          ? pass(`${clients.length} clients from different /24s spread over ${servers(clients)}`)
-          : fail(`${clients.length} clients from different /24s all landed on ${servers(clients)}; expected at least ${p.min as number} instances`);
+        if (n >= (p.min as number)) return pass(`${clients.length} clients ${from} spread over ${servers(clients)}`);
+        const why = source === 'shared' && host.stage.loadBalancer === 'ip-hash' ? ': ip_hash keys on the address, and they share one' : '';
+        return fail(`${clients.length} clients ${from} all landed on ${servers(clients)}; expected at least ${p.min as number} instances${why}`);
       });
     },
   },
@@ -346,6 +353,94 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
           if (missed > 0) return fail(`${what}: missed ${missed} of them (recovered: ${recovered ? 'yes' : 'no'}) — pub/sub delivers at most once`);
           if (twice > 0) return fail(`${what}: got ${twice} of them twice`);
           return recovered ? pass(`${what}: got all of them, once each, and its session was recovered`) : fail(`${what}: got them, but its session was not recovered`);
+        },
+        { reconnect: true },
+      );
+    },
+  },
+
+  'graceful-stop': {
+    about: 'an instance stopped the way PM2 stops it (SIGINT, then SIGKILL after kill_timeout) drains: its clients move to the others and miss nothing',
+    params: { clients: int(4, 60, 9) },
+    async run(host, p) {
+      return withFleet(
+        host,
+        async (fleet) => {
+          const name = room();
+          const clients = await connectAll(fleet, p.clients as number, { rooms: [name] });
+          if (!Array.isArray(clients)) return clients;
+          const byServer = new Map<string, FleetClient[]>();
+          for (const c of clients) byServer.set(c.serverId!, [...(byServer.get(c.serverId!) ?? []), c]);
+          if (byServer.size < 2) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, a drain cannot be seen`);
+          const [victim, movers] = [...byServer].sort((a, b) => b[1].length - a[1].length)[0]!;
+          const sender = clients.find((c) => c.serverId !== victim)!;
+          const port = host.status().instances.find((i) => i.serverId === victim)!.port;
+          const seen = new Map<FleetClient, Map<string, number>>();
+          for (const c of movers) {
+            const counts = new Map<string, number>();
+            seen.set(c, counts);
+            c.socket.on('chat', (m: { msgId: string }) => counts.set(m.msgId, (counts.get(m.msgId) ?? 0) + 1));
+          }
+
+          // A steady conversation from another instance, all through the stop.
+          const sent: string[] = [];
+          let talking = true;
+          const talk = (async () => {
+            for (let i = 1; talking; i++) {
+              const ack = await fleet.send(sender.id, name, `during the drain #${i}`);
+              if (ack.ok && ack.msgId) sent.push(ack.msgId);
+              await sleep(50);
+            }
+          })();
+
+          // Stop it as PM2 would, and watch: how long does it answer /health as draining?
+          const began = performance.now();
+          let drainingSeen = 0;
+          const stopped = host.fault({ target: 'instance', serverId: victim, fault: 'stop' });
+          let stopDone = false;
+          void stopped.finally(() => (stopDone = true)).catch(() => {});
+          while (!stopDone) {
+            const h = await getHealth(port, { timeoutMs: 300 });
+            if (h?.serverId === victim && h.draining) drainingSeen = performance.now() - began;
+            await sleep(100);
+          }
+          try {
+            await stopped;
+            await waitFor(10_000, () => movers.every((c) => c.socket.connected && c.serverId !== null && c.serverId !== victim));
+            await sleep(500); // a few more messages after everyone is back
+            talking = false;
+            await talk;
+            await waitFor(2000, () => movers.every((c) => sent.every((m) => seen.get(c)!.has(m))));
+            return verdict();
+          } finally {
+            talking = false;
+            await host.fault({ target: 'instance', serverId: victim, fault: 'start' }).catch(() => {});
+            // nginx has marked the stopped instance as failed. After fail_timeout (2 s) it
+            // sends ONE request there to try it, and meanwhile passes the others by; a
+            // polling session started during that try can have its next request land on
+            // the other side ("Session ID unknown"). So: wait, then let one client that
+            // hashes to it reconnect alone, before the next check connects a crowd.
+            await sleep(2500);
+            const first = movers[0]!;
+            first.socket.disconnect().connect();
+            await waitFor(3000, () => first.socket.connected && first.serverId !== null);
+          }
+
+          function verdict(): CheckOutcome {
+            const { drainMs, killTimeout } = host.stage;
+            const drained = `${victim} drained for ${(drainingSeen / 1000).toFixed(1)} s (drainMs ${drainMs}, kill_timeout ${killTimeout})`;
+            const away = movers.filter((c) => !c.socket.connected || c.serverId === victim);
+            if (away.length > 0) return fail(`${drained}; ${away[0]!.id} did not come back on another instance within 10 s`);
+            const missed = movers.map((c) => ({ c, n: sent.filter((m) => !seen.get(c)!.has(m)).length })).filter((x) => x.n > 0);
+            const twice = movers.find((c) => [...seen.get(c)!.values()].some((n) => n > 1));
+            const moved = `its ${movers.length} clients moved to ${servers(movers)}`;
+            if (missed.length > 0) {
+              const cut = killTimeout < drainMs ? ' — PM2 sent SIGKILL before the drain ended, so the sessions were never saved for recovery' : host.stage.recovery ? '' : ' — without connection state recovery nothing replays the gap';
+              return fail(`${drained}; ${moved}, but ${missed[0]!.c.id} missed ${missed[0]!.n} of ${sent.length} messages (recovered: ${missed[0]!.c.socket.recovered ? 'yes' : 'no'})${cut}`);
+            }
+            if (twice) return fail(`${drained}; ${moved}, but ${twice.id} got a message twice`);
+            return pass(`${drained}; ${moved} and got all ${sent.length} messages, once each`);
+          }
         },
         { reconnect: true },
       );

@@ -42,6 +42,8 @@ export interface Pm2Process {
   online: boolean;
   env: Record<string, string>;
   restarts: number;
+  /** ms between PM2's SIGINT and its SIGKILL. */
+  killTimeout: number;
 }
 
 // The parts of PM2's programmatic API the lab uses (pm2 ships no types for `custom`).
@@ -92,6 +94,7 @@ export class Pm2 {
       online: p.pm2_env.status === 'online',
       env: { ...(p.pm2_env.env ?? {}), ...pickStrings(p.pm2_env) },
       restarts: p.pm2_env.restart_time ?? 0,
+      killTimeout: Number(p.pm2_env.kill_timeout),
     }));
   }
 
