@@ -18,6 +18,9 @@ export type AdapterKind = 'none' | 'redis' | 'redis-streams';
 
 export type Transport = 'polling' | 'websocket';
 
+/** Who answers "who is here?" and "how many?" (lesson 12): this instance alone, or every instance. */
+export type PresenceScope = 'local' | 'fleet';
+
 export interface AppConfig {
   /** Stable, human-readable id: s1, s2, … Shown to every client in `welcome`. */
   serverId: string;
@@ -42,6 +45,7 @@ export interface AppConfig {
   maxMessagesPerSecond: number;
   /** On SIGTERM/SIGINT: how long to keep serving after telling clients we are leaving. */
   drainMs: number;
+  presence: PresenceScope;
   /** Web origins whose pages may connect (CORS); none: same origin only. */
   corsOrigins: string[];
 }
@@ -61,6 +65,7 @@ export const defaults: Omit<AppConfig, 'serverId' | 'port'> = {
   maxTextLength: 2_000,
   maxMessagesPerSecond: 50,
   drainMs: 0,
+  presence: 'fleet',
   corsOrigins: [],
 };
 
@@ -82,6 +87,7 @@ export const ENV = {
   maxTextLength: 'MAX_TEXT_LENGTH',
   maxMessagesPerSecond: 'MAX_MESSAGES_PER_SECOND',
   drainMs: 'DRAIN_MS',
+  presence: 'PRESENCE',
   corsOrigins: 'CORS_ORIGINS',
 } as const satisfies Record<keyof AppConfig, string>;
 
@@ -128,6 +134,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxTextLength: int('maxTextLength', defaults.maxTextLength, 1),
     maxMessagesPerSecond: int('maxMessagesPerSecond', defaults.maxMessagesPerSecond, 1),
     drainMs: int('drainMs', defaults.drainMs),
+    presence: oneOf('presence', ['local', 'fleet'], defaults.presence),
     corsOrigins: (get('corsOrigins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   };
 }

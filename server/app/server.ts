@@ -7,12 +7,15 @@
 //   client →   join (room, ack)                 ack { ok, serverId, room } | { ok: false, error }
 //   client →   chat ({ room, text, msgId? }, ack) ack { ok, msgId, serverId } | { ok: false, error }
 //   server →   chat { msgId, room, text, from, serverId }   to every member of the room
+//   client →   who (room, ack)                  ack { ok, room, members: [{ name, serverId }] }
+//   client →   stats (ack)                      ack { ok, servers: { s1: n, … }, total }
 //   GET /health → { serverId, pid, port, connections, adapter, broadcast, memory }
 
 import http from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { AppConfig } from './config.ts';
 import { attachAdapter } from './adapter.ts';
+import { createPresence, type Member } from './presence.ts';
 import { clientName, parseChat, parseRoom } from './validate.ts';
 import type { Probe } from './telemetry.ts';
 
@@ -74,6 +77,7 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
     ...(config.recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false } } : {}),
   });
   const closeAdapter = await attachAdapter(io, config);
+  const presence = createPresence(io, config);
 
   // ── Admission: refuse clients clearly instead of falling over ──────────────
   io.use((socket, next) => {
@@ -105,6 +109,8 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
   io.on('connection', (socket) => {
     const name = clientName(socket.handshake.auth) ?? socket.id;
     const transport = socket.conn.transport.name as 'polling' | 'websocket';
+    // fetchSockets() on any instance returns this, so members can be named fleet-wide.
+    socket.data = { name, serverId } satisfies Member;
     probe.connected({ socketId: socket.id, clientId: name, transport, address: socket.handshake.address, recovered: socket.recovered });
     socket.conn.once('upgrade', () => probe.upgraded(socket.id, socket.conn.transport.name as 'websocket'));
     socket.emit('welcome', { serverId, pid: process.pid, port, transport });
@@ -144,6 +150,31 @@ export async function startChatServer(config: AppConfig, probe: Probe): Promise<
       probe.received({ msgId, room, from: name, socketId: socket.id });
       broadcast(message);
       reply({ ok: true, msgId, serverId });
+    });
+
+    // Questions about everyone, not just this instance: see presence.ts.
+    socket.on('who', async (room: unknown, ack?: unknown) => {
+      const reply = replier(ack);
+      // These ask every instance, so they cost more than a chat message: same budget.
+      if (!rate.allow()) return reply({ ok: false, error: `rate limit: at most ${config.maxMessagesPerSecond} requests per second` });
+      const parsed = parseRoom(room);
+      if (!parsed.ok) return reply({ ok: false, error: parsed.error });
+      try {
+        reply({ ok: true, room: parsed.value, members: await presence.who(parsed.value) });
+      } catch (err) {
+        reply({ ok: false, error: `some instances did not answer: ${(err as Error).message}` });
+      }
+    });
+
+    socket.on('stats', async (ack?: unknown) => {
+      const reply = replier(ack);
+      if (!rate.allow()) return reply({ ok: false, error: `rate limit: at most ${config.maxMessagesPerSecond} requests per second` });
+      try {
+        const servers = await presence.counts();
+        reply({ ok: true, servers, total: Object.values(servers).reduce((a, b) => a + b, 0) });
+      } catch (err) {
+        reply({ ok: false, error: `some instances did not answer: ${(err as Error).message}` });
+      }
     });
 
     // 'disconnecting' still lists the socket's rooms ('disconnect' comes after they are left).

@@ -35,6 +35,7 @@ const USAGE = `usage: npm run lab -- <command>
   fleet add <n> [--room <r>] [--shared]   add simulated clients (--shared: all from 127.0.0.1)
   fleet join <room> [ids…]                make clients join a room (default: all)
   fleet send <id> <room> <text…>          send a chat message from one client
+  fleet who <id> <room> | stats <id>      ask, as one client: who is in the room? how many are connected?
   fleet list | remove [ids…]              list or remove clients
 
   instance crash|stop|start <sN>          kill -9 (PM2 restarts it) | stop as PM2 does (SIGINT: drain) | start again
@@ -165,6 +166,16 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
       console.log(ack.ok ? `  ${ack.msgId} accepted by ${ack.serverId}` : `  refused: ${ack.error}`);
       return ack.ok ? 0 : 1;
     }
+    case 'who':
+    case 'stats': {
+      const [id, room] = rest;
+      if (!id || (action === 'who' && !room)) throw new LabError('usage: npm run lab -- fleet who <id> <room> | fleet stats <id>');
+      const reply = (await call({ action, id, room })) as { ok: boolean; error?: string; members?: { name: string; serverId: string }[]; servers?: Record<string, number>; total?: number };
+      if (!reply.ok) console.log(`  refused: ${reply.error}`);
+      else if (reply.members) console.log(`  ${reply.members.length} in ${room}: ${reply.members.map((m) => `${m.name} (${m.serverId})`).join(', ')}`);
+      else console.log(`  ${Object.entries(reply.servers ?? {}).sort().map(([s, n]) => `${s}: ${n}`).join(', ')}; ${reply.total} in all`);
+      return reply.ok ? 0 : 1;
+    }
     case 'list': {
       const snap = (await callLab(settings, 'GET', 'snapshot')) as { fleet: FleetClientView[] };
       if (snap.fleet.length === 0) console.log('No fleet clients. Add some: npm run lab -- fleet add 4 --room lobby');
@@ -179,7 +190,7 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
       return 0;
     }
     default:
-      throw new LabError(`unknown fleet action "${action ?? ''}"`, 'add, join, send, list or remove');
+      throw new LabError(`unknown fleet action "${action ?? ''}"`, 'add, join, send, who, stats, list or remove');
   }
 }
 

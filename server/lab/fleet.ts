@@ -175,6 +175,18 @@ export class Fleet {
   }
 
   /** Send from one client; resolves with the server's ack. */
+  /** Ask a question on one client's behalf (who, stats): the server's ack, or why there is none. */
+  async ask(id: string, event: 'who' | 'stats', ...args: unknown[]): Promise<{ ok: boolean; error?: string } & Record<string, unknown>> {
+    const c = this.get(id);
+    if (!c.socket.connected) return { ok: false, error: `${id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
+    try {
+      // Longer than the adapter's own 5 s wait for instances that do not answer.
+      return await c.socket.timeout(7000).emitWithAck(event, ...args);
+    } catch {
+      return { ok: false, error: `no answer from ${c.serverId ?? 'server'} within 7 s` };
+    }
+  }
+
   async send(id: string, room: string, text: string): Promise<{ ok: boolean; msgId?: string; serverId?: string; error?: string }> {
     const c = this.get(id);
     if (!c.socket.connected) return { ok: false, error: `${id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };

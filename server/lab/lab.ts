@@ -13,7 +13,7 @@ import { INSTANCE_MARKER, Reconciler, type ApplyReport } from './reconciler.ts';
 import { readRunState, stateFile, writeRunState, type RunState } from './run-state.ts';
 import { Pm2, daemonAlive } from './services/pm2.ts';
 import { isOurRedis, stopRedis } from './services/redis.ts';
-import { nginxMarker, stopNginx } from './services/nginx.ts';
+import { nginxErrorTail, nginxMarker, stopNginx } from './services/nginx.ts';
 import { instancePort, repoRoot, type LabSettings } from './settings.ts';
 import { LessonCatalog, type Lesson } from './lessons.ts';
 import type { CheckHost } from './checks/kinds.ts';
@@ -243,6 +243,7 @@ export class Lab {
       newFleet: (opts) =>
         new Fleet(this.hub, this.fleetTarget(this.stage), { sources: this.settings.fleetSources, idPrefix: 'check', reconnect: opts?.reconnect ?? false }),
       fault: (req) => this.fault(req),
+      nginxErrors: () => nginxErrorTail(this.settings.runDir),
     };
     const results = await runChecks(lesson, host);
     if (results.every((r) => r.ok)) {
@@ -322,8 +323,12 @@ export class Lab {
         return 'joined';
       case 'send':
         return this.fleet.send(String(body.id), String(body.room), String(body.text));
+      case 'who':
+        return this.fleet.ask(String(body.id), 'who', String(body.room));
+      case 'stats':
+        return this.fleet.ask(String(body.id), 'stats');
       default:
-        throw new LabError(`unknown fleet action ${JSON.stringify(body.action)}`, 'use add, remove, join or send');
+        throw new LabError(`unknown fleet action ${JSON.stringify(body.action)}`, 'use add, remove, join, send, who or stats');
     }
   }
 

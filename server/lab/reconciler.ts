@@ -215,6 +215,7 @@ export class Reconciler {
       [ENV.maxTextLength]: String(stage.maxTextLength),
       [ENV.maxMessagesPerSecond]: String(stage.maxMessagesPerSecond),
       [ENV.drainMs]: String(stage.drainMs),
+      [ENV.presence]: stage.presence,
       // The lab's own pages (its chat page on the UI port) may connect.
       [ENV.corsOrigins]: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`].join(','),
       ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
@@ -329,6 +330,7 @@ export class Reconciler {
       upstreamPorts: Array.from({ length: stage.pm2Mode === 'cluster' ? 1 : stage.instances }, (_, i) => instancePort(settings.ports, i)),
       proxyReadTimeout: stage.proxyReadTimeout,
       websocketHeaders: stage.websocketHeaders,
+      workerConnections: stage.nginxWorkerConnections,
       runDir: settings.runDir,
       upstreamFile: upstreamFile(stage.loadBalancer, exercise),
     });

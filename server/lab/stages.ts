@@ -2,7 +2,7 @@
 // stage says only what differs from the defaults below. The reconciler turns a
 // stage into running processes; nothing in the engine knows about any lesson.
 
-import type { AdapterKind, Broadcast, Transport } from '../app/config.ts';
+import type { AdapterKind, Broadcast, PresenceScope, Transport } from '../app/config.ts';
 import { LabError } from './errors.ts';
 
 export const LOAD_BALANCERS = ['none', 'round-robin', 'ip-hash', 'hash-consistent', 'cookie'] as const;
@@ -23,6 +23,8 @@ export interface Stage {
   loadBalancer: LoadBalancer;
   adapter: AdapterKind;
   broadcast: Broadcast;
+  /** Who answers "who is here?" and "how many?": this instance ('local') or all ('fleet'). */
+  presence: PresenceScope;
   /** Run Redis even without an adapter (presence, or to show it idle). */
   redis: boolean;
   recovery: boolean;
@@ -41,6 +43,8 @@ export interface Stage {
   proxyReadTimeout: number;
   /** Whether nginx forwards Upgrade/Connection (without them: no websocket). */
   websocketHeaders: boolean;
+  /** nginx's worker_connections: each proxied client uses two (lesson 13). */
+  nginxWorkerConnections: number;
   maxConnections: number;
   maxHttpBufferSize: number;
   maxTextLength: number;
@@ -63,6 +67,7 @@ const DEFAULTS: Omit<Stage, 'id' | 'title' | 'lesson'> = {
   loadBalancer: 'ip-hash',
   adapter: 'redis',
   broadcast: 'rooms',
+  presence: 'fleet',
   redis: false,
   recovery: false,
   transports: ['polling', 'websocket'],
@@ -74,6 +79,7 @@ const DEFAULTS: Omit<Stage, 'id' | 'title' | 'lesson'> = {
   pingTimeout: 20_000,
   proxyReadTimeout: 60,
   websocketHeaders: true,
+  nginxWorkerConnections: 8192,
   maxConnections: 10_000,
   maxHttpBufferSize: 16 * 1024,
   maxTextLength: 2_000,
@@ -97,6 +103,7 @@ const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
   loadBalancer: oneOf(LOAD_BALANCERS),
   adapter: oneOf(['none', 'redis', 'redis-streams']),
   broadcast: oneOf(['naive-set', 'rooms']),
+  presence: oneOf(['local', 'fleet']),
   redis: bool,
   recovery: bool,
   transports,
@@ -109,6 +116,8 @@ const FIELDS: Record<keyof typeof DEFAULTS, FieldCheck> = {
   pingTimeout: int(100, 600_000),
   proxyReadTimeout: int(1, 3600),
   websocketHeaders: bool,
+  // The open-files limit (worker_rlimit_nofile 20000) caps it.
+  nginxWorkerConnections: int(16, 20_000),
   maxConnections: int(1, 100_000),
   maxHttpBufferSize: int(64, 100_000_000),
   maxTextLength: int(1, 1_000_000),

@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io-client';
 import type { Lab } from '../../server/lab/lab.ts';
 import { connectClient, startLab, until } from '../helpers/lab.ts';
 
-describe('bad input on join and chat', () => {
+describe('bad input on join, chat, who and stats', () => {
   let lab: Lab;
   let url: string;
   let bystander: Socket;
@@ -51,6 +51,21 @@ describe('bad input on join and chat', () => {
     }
     bad.emit('chat', { room: 5 }); // no ack function at all
     bad.emit('chat'); // no arguments at all
+  });
+
+  test('who and stats: bad rooms and missing acks are refused or ignored; good questions answered', async () => {
+    for (const room of [5, null, {}, '', 'x'.repeat(200)]) {
+      const ack = await bad.emitWithAck('who', room);
+      assert.equal(ack.ok, false, JSON.stringify(room));
+      assert.equal(typeof ack.error, 'string');
+    }
+    bad.emit('who', 'lobby'); // no ack function
+    bad.emit('stats', 'not a function');
+    const who = await bystander.emitWithAck('who', 'lobby');
+    assert.deepEqual(who, { ok: true, room: 'lobby', members: [{ name: 'bystander', serverId: 's1' }] });
+    const stats = await bystander.emitWithAck('stats');
+    assert.equal(stats.ok, true);
+    assert.equal(stats.total, 2);
   });
 
   test('a flood is rate-limited per socket, not per instance', async () => {

@@ -14,6 +14,7 @@ const input = (mode: BalancedMode, runDir = '/tmp/x') => ({
   upstreamPorts: [13001, 13002, 13003],
   proxyReadTimeout: 60,
   websocketHeaders: true,
+  workerConnections: 8192,
   runDir,
 });
 

@@ -21,6 +21,8 @@ export interface CheckHost {
   newFleet(opts?: { reconnect?: boolean }): Fleet;
   /** Break something on purpose (the failover check crashes an instance; the drain check stops one, then starts it). */
   fault(req: { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' }): Promise<string>;
+  /** The last lines of nginx's error log (empty without nginx). */
+  nginxErrors(): string[];
 }
 
 export interface CheckOutcome {
@@ -444,6 +446,107 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
         },
         { reconnect: true },
       );
+    },
+  },
+
+  presence: {
+    about: 'asked on any instance, "who is in this room?" names every member, on every instance',
+    params: { clients: int(2, 50, 6) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const name = room();
+        const clients = await connectAll(fleet, p.clients as number, { rooms: [name] });
+        if (!Array.isArray(clients)) return clients;
+        const asker = clients[0]!;
+        const reply = (await fleet.ask(asker.id, 'who', name)) as { ok: boolean; error?: string; members?: { name: string; serverId: string }[] };
+        if (!reply.ok || !reply.members) return fail(`${where(asker)} asked who is in the room: ${reply.error ?? 'no members in the answer'}`);
+        const listed = new Map(reply.members.map((m) => [m.name, m.serverId]));
+        const absent = clients.filter((c) => !listed.has(c.id));
+        const wrong = clients.find((c) => listed.has(c.id) && listed.get(c.id) !== c.serverId);
+        if (absent.length > 0) {
+          const elsewhere = absent.every((c) => c.serverId !== asker.serverId);
+          const why = elsewhere ? ` — the ${absent.length} missing are all on other instances: the answer came from ${asker.serverId}'s memory alone` : '';
+          return fail(`${where(asker)} asked who is in the room: ${reply.members.length} of ${clients.length} named; not ${absent.slice(0, 3).map(where).join(', ')}${why}`);
+        }
+        if (wrong) return fail(`${wrong.id} is on ${wrong.serverId}, but the answer says ${listed.get(wrong.id)}`);
+        return pass(`${where(asker)} asked who is in the room: all ${clients.length} named, on ${servers(clients)}`);
+      });
+    },
+  },
+
+  'fleet-count': {
+    about: 'asked on any instance, "how many are connected?" counts every instance, and agrees with each instance\'s /health',
+    params: { clients: int(2, 50, 6) },
+    async run(host, p) {
+      return withFleet(host, async (fleet) => {
+        const clients = await connectAll(fleet, p.clients as number);
+        if (!Array.isArray(clients)) return clients;
+        const asker = clients[0]!;
+        await sleep(300); // let the instances finish with clients that just left (an earlier check's)
+        const reply = (await fleet.ask(asker.id, 'stats')) as { ok: boolean; error?: string; servers?: Record<string, number>; total?: number };
+        if (!reply.ok || !reply.servers) return fail(`${where(asker)} asked how many are connected: ${reply.error ?? 'no counts in the answer'}`);
+        // The truth, instance by instance, straight from each one's /health.
+        const truth = new Map<string, number>();
+        for (const i of host.status().instances.filter((i) => i.online)) {
+          const h = await getHealth(i.port);
+          if (h) truth.set(h.serverId, h.connections);
+        }
+        const missing = [...truth.keys()].filter((s) => !(s in reply.servers!));
+        const said = Object.entries(reply.servers).sort().map(([s, n]) => `${s}: ${n}`).join(', ');
+        if (missing.length > 0) return fail(`${where(asker)} was told ${said} (total ${reply.total}); ${missing.join(', ')} not counted, though /health says ${missing.map((s) => `${s} has ${truth.get(s)}`).join(', ')} — the count came from one instance`);
+        const off = [...truth].find(([s, n]) => Math.abs(reply.servers![s]! - n) > 0);
+        if (off) return fail(`${where(asker)} was told ${off[0]} has ${reply.servers[off[0]]}, but its /health says ${off[1]}`);
+        return pass(`${where(asker)} was told ${said}: ${reply.total} in all, as every instance's /health says`);
+      });
+    },
+  },
+
+  capacity: {
+    about: 'the stack takes `clients` idle connections, and each costs the instances at most `maxKb` KB of heap (measured after a forced GC)',
+    params: { clients: int(10, 3000, 300), maxKb: int(1, 1000, 50) },
+    async run(host, p) {
+      const n = p.clients as number;
+      const instances = host.status().instances.filter((i) => i.online);
+      // Heap after a full GC, per instance: live data only. In PM2 cluster mode
+      // the workers share a port and cannot be asked one by one: not measured there.
+      const heaps = async (): Promise<Map<string, { heap: number; connections: number }>> => {
+        const out = new Map<string, { heap: number; connections: number }>();
+        for (const i of instances) {
+          const h = await getHealth(i.port, { gc: true, timeoutMs: 3000 });
+          if (h?.memory && h.serverId === i.serverId) out.set(i.serverId, { heap: h.memory.heapUsed, connections: h.connections });
+        }
+        return out;
+      };
+      return withFleet(host, async (fleet) => {
+        const before = await heaps();
+        const clients = await fleet.add(n, { timeoutMs: 8000 });
+        const down = clients.filter((c) => !c.socket.connected);
+        if (down.length > 0) {
+          const nginxSays = host.nginxErrors().reverse().find((l) => /worker_connections are not enough/.test(l));
+          const why = nginxSays
+            ? ` — nginx: "${nginxSays.replace(/^.*?\] \d+#\d+: (\*\d+ )?/, '').replace(/,? (while|reusing) .*$/, '')}": every proxied client uses two of them`
+            : ` (${down[0]!.id}: ${down[0]!.lastError ?? 'no answer within 8 s'})`;
+          return fail(`${n - down.length} of ${n} clients connected${why}`);
+        }
+        await sleep(500); // let upgrades finish and polling buffers go
+        const after = await heaps();
+        const perConn: number[] = [];
+        for (const [id, a] of after) {
+          const b = before.get(id);
+          const added = b ? a.connections - b.connections : 0;
+          if (!b || added < 10) continue; // too few on this instance to say anything
+          perConn.push((a.heap - b.heap) / added);
+        }
+        const spreadOver = `${n} of ${n} clients connected (${servers(clients)})`;
+        if (perConn.length === 0) return pass(`${spreadOver}; memory per connection not measured (instances could not be asked one by one)`);
+        const kb = perConn.reduce((x, y) => x + y, 0) / perConn.length / 1024;
+        const perGb = Math.floor((1024 * 1024) / Math.max(kb, 0.1));
+        // Heap only: RSS also holds memory the GC has freed but not returned (npm run bench reports both).
+        const measured = `${kb.toFixed(1)} KB of heap per idle connection`;
+        return kb <= (p.maxKb as number)
+          ? pass(`${spreadOver}; ${measured}: at that rate 1 GB of heap holds ≈ ${perGb.toLocaleString('en')} connections`)
+          : fail(`${spreadOver}; ${measured}, more than ${p.maxKb as number} KB: something keeps data per connection`);
+      });
     },
   },
 

@@ -23,6 +23,7 @@ export interface NginxConfigInput {
   upstreamPorts: number[];
   proxyReadTimeout: number;
   websocketHeaders: boolean;
+  workerConnections: number;
   runDir: string;
   /** The upstream block's template (default: nginx/upstream/<mode>.conf). */
   upstreamFile?: string;
@@ -77,6 +78,7 @@ export function renderNginxConfig(input: NginxConfigInput): RenderedConfig {
     listen: `127.0.0.1:${input.listenPort}`,
     websocket_headers: websocketHeaders,
     proxy_read_timeout: String(input.proxyReadTimeout),
+    worker_connections: String(input.workerConnections),
   };
   const template = readFileSync(path.join(nginxDir, 'lab.conf.template'), 'utf8');
   const generation = generationOf(fill(template, { ...values, generation: '' }));
@@ -150,4 +152,13 @@ export async function reloadNginx(pid: number, runDir: string, port: number, gen
 export async function stopNginx(pid: number, runDir: string): Promise<void> {
   // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for every WebSocket to close.
   await stopProcess(pid, nginxMarker(runDir));
+}
+
+/** The last `lines` lines of nginx's error log: what it says when it refuses or fails connections. */
+export function nginxErrorTail(runDir: string, lines = 20): string[] {
+  try {
+    return readFileSync(path.join(runDir, 'nginx-error.log'), 'utf8').trimEnd().split('\n').slice(-lines);
+  } catch {
+    return [];
+  }
 }
