@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { LabError } from './errors.ts';
 
 /** Resolves true if nothing listens on 127.0.0.1:port. */
@@ -38,7 +40,9 @@ function ephemeralStart(): number {
 /**
  * A run of `count` consecutive free ports, for tests and benches that must not
  * collide with a learner's lab or with each other. Each process starts from a
- * slot of its own (by pid), below the ephemeral range, then looks for a free run.
+ * slot of its own (by pid), below the ephemeral range, then looks for a free run
+ * and claims it with a file naming its pid. Free is not enough: another lab's
+ * instance may be between a stop and a start, its port free for a moment.
  */
 export async function findFreePortRange(count: number): Promise<number> {
   const low = 10_000;
@@ -46,8 +50,49 @@ export async function findFreePortRange(count: number): Promise<number> {
   const slots = Math.floor((high - low) / count);
   for (let tried = 0, slot = process.pid % slots; tried < slots; tried++, slot = (slot + 1) % slots) {
     const base = low + slot * count;
+    if (claimedByOther(base, count)) continue;
     const checks = await Promise.all(Array.from({ length: count }, (_, i) => isPortFree(base + i)));
-    if (checks.every(Boolean)) return base;
+    if (checks.every(Boolean)) {
+      claim(base, count);
+      return base;
+    }
   }
   throw new Error(`no run of ${count} free ports between ${low} and ${high}`);
+}
+
+const claimsDir = path.join(os.tmpdir(), 'lab-port-claims');
+const claimFile = (base: number, count: number): string => path.join(claimsDir, `${base}-${count}`);
+
+/** True if a live process other than this one has claimed a range overlapping [base, base + count). */
+function claimedByOther(base: number, count: number): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(claimsDir);
+  } catch {
+    return false; // no claims yet
+  }
+  return names.some((name) => {
+    const [b, c] = name.split('-').map(Number) as [number, number];
+    if (!(b < base + count && base < b + c)) return false;
+    let pid: number;
+    try {
+      pid = Number(readFileSync(path.join(claimsDir, name), 'utf8'));
+    } catch {
+      return false; // removed as we looked
+    }
+    if (pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false; // its owner is gone
+    }
+  });
+}
+
+function claim(base: number, count: number): void {
+  mkdirSync(claimsDir, { recursive: true });
+  const file = claimFile(base, count);
+  writeFileSync(file, String(process.pid));
+  process.once('exit', () => rmSync(file, { force: true }));
 }
