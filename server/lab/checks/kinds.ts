@@ -294,10 +294,9 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
         async (fleet) => {
           const clients = await connectAll(fleet, p.clients as number);
           if (!Array.isArray(clients)) return clients;
-          const byServer = new Map<string, FleetClient[]>();
-          for (const c of clients) byServer.set(c.serverId!, [...(byServer.get(c.serverId!) ?? []), c]);
-          if (byServer.size < 2) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, failover cannot be seen`);
-          const [victim, victims] = [...byServer].sort((a, b) => b[1].length - a[1].length)[0]!;
+          const busy = busiest(clients);
+          if (!busy) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, failover cannot be seen`);
+          const [victim, victims] = busy;
           const lost = new Map<string, number>();
           const back = new Map<string, number>();
           for (const c of victims) {
@@ -373,10 +372,9 @@ export const CHECK_KINDS: Record<string, CheckKind> = {
           const name = room();
           const clients = await connectAll(fleet, p.clients as number, { rooms: [name] });
           if (!Array.isArray(clients)) return clients;
-          const byServer = new Map<string, FleetClient[]>();
-          for (const c of clients) byServer.set(c.serverId!, [...(byServer.get(c.serverId!) ?? []), c]);
-          if (byServer.size < 2) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, a drain cannot be seen`);
-          const [victim, movers] = [...byServer].sort((a, b) => b[1].length - a[1].length)[0]!;
+          const busy = busiest(clients);
+          if (!busy) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, a drain cannot be seen`);
+          const [victim, movers] = busy;
           const sender = clients.find((c) => c.serverId !== victim)!;
           const port = host.status().instances.find((i) => i.serverId === victim)!.port;
           const seen = new Map<FleetClient, Map<string, number>>();
@@ -599,6 +597,14 @@ async function onlyTheOffenderPays(
     if (!after.ok) return fail(`after ${what}, ${bystander.id} could not send: ${after.error}`);
     return pass(`${result}; ${bystander.id} still chats`);
   });
+}
+
+/** The instance holding most of `clients`, and those clients; null if they are all on one (nowhere to move). */
+function busiest(clients: FleetClient[]): [string, FleetClient[]] | null {
+  const byServer = new Map<string, FleetClient[]>();
+  for (const c of clients) byServer.set(c.serverId!, [...(byServer.get(c.serverId!) ?? []), c]);
+  if (byServer.size < 2) return null;
+  return [...byServer].sort((a, b) => b[1].length - a[1].length)[0]!;
 }
 
 function servers(clients: FleetClient[]): string {
