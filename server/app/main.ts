@@ -1,30 +1,38 @@
 // Entry point of one instance: read the config, start, and leave gracefully.
-// PM2 runs this file once per instance (see ecosystem.config.js).
+// PM2 runs this file once per instance (see ecosystem.config.js). Lesson 11.
 
-import { readConfig } from './config.ts';
+import { ConfigError, readConfig } from './config.ts';
 import { startChatServer } from './server.ts';
-import { loadProbe } from './telemetry.ts';
 
-const config = readConfig();
-const probe = await loadProbe(config.serverId);
+let config;
+try {
+  config = readConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? `cannot start: ${err.message}` : err);
+  process.exit(1);
+}
+const { serverId } = config;
 
-const server = await startChatServer(config, probe).catch((err: NodeJS.ErrnoException) => {
+const server = await startChatServer(config).catch((err: NodeJS.ErrnoException) => {
   const why = err.code === 'EADDRINUSE' ? `port ${config.port} is already in use` : err.message;
-  console.error(`[${config.serverId}] cannot start: ${why}`);
+  console.error(`[${serverId}] cannot start: ${why}`);
   process.exit(1);
 });
-console.log(`[${config.serverId}] listening on ${config.host}:${config.port} (broadcast=${config.broadcast}, adapter=${config.adapter})`);
+console.log(`[${serverId}] listening on ${config.host}:${config.port} (adapter ${config.adapter})`);
 
-// PM2 stops a process with SIGINT; Kubernetes and systemd use SIGTERM.
+// PM2 stops a process with SIGINT (and SIGKILL after its kill_timeout);
+// Kubernetes and systemd use SIGTERM. The first one drains: clients are told,
+// new ones refused, and once their connections close their sessions are saved
+// for recovery. A second one, from a person who will not wait, exits at once.
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      console.log(`[${serverId}] ${signal} again: exiting now`);
+      process.exit(1);
+    }
     stopping = true;
-    console.log(`[${config.serverId}] ${signal}: draining`);
-    void server
-      .drain()
-      .then(() => probe.flush())
-      .finally(() => process.exit(0));
+    console.log(`[${serverId}] ${signal}: draining for ${config.drainMs} ms`);
+    void server.drain().finally(() => process.exit(0));
   });
 }

@@ -1,57 +1,42 @@
-// Questions about the whole fleet: who is in this room, and how many clients
-// are connected to each instance? Lesson 12.
+// Lesson 12: questions about the whole fleet. "Who is in this room?" and "how
+// many clients are connected?" must count every instance, not only this one.
 //
-//   'local'  each instance answers from what it alone holds in memory. Easy to
-//            write, and wrong as soon as there are two instances: a user on s2
-//            is invisible to a question asked on s1. (Socket.IO's own chat demo
-//            counts users this way, per process.)
-//   'fleet'  the instance asks every other instance, through the adapter:
-//            fetchSockets() collects the room's members from all of them, and
-//            serverSideEmitWithAck() asks each for its connection count.
+//   io.in(room).fetchSockets()   asks every instance, through the adapter, for
+//                                its members of the room (with their socket.data)
+//   io.serverSideEmitWithAck()   asks every OTHER instance a question and
+//                                waits for each answer (or the adapter's
+//                                requestsTimeout, 5 s)
 //
-// Neither is stored anywhere, so neither can go stale: an instance that dies
-// takes its users with it, and the next question no longer hears from it.
+// Nothing is stored, so nothing goes stale: an instance that dies takes its
+// users with it, and the next question no longer hears from it.
 
-import type { Server } from 'socket.io';
-import type { AppConfig } from './config.ts';
-
-/** What every socket carries in `socket.data`; fetchSockets() returns it from every instance. */
-export interface Member {
-  name: string;
-  serverId: string;
-}
+import type { ChatIO } from './io.ts';
+import type { Member } from './protocol.ts';
 
 export interface Presence {
-  /** The members of `room`: on this instance ('local'), or on every instance ('fleet'). */
+  /** The members of `room`, on every instance. */
   who(room: string): Promise<Member[]>;
   /** Connections per instance, e.g. { s1: 4, s2: 3, s3: 5 }. */
   counts(): Promise<Record<string, number>>;
 }
 
-export function createPresence(io: Server, config: AppConfig): Presence {
-  const { serverId } = config;
-  const fleetWide = config.presence === 'fleet' && config.adapter !== 'none';
+export function createPresence(io: ChatIO, serverId: string, hasAdapter: boolean): Presence {
+  const own = (): number => io.of('/').sockets.size;
 
   // Every instance answers the others' "how many clients have you?".
-  io.on('count', (reply: (answer: { serverId: string; connections: number }) => void) => {
-    reply({ serverId, connections: io.of('/').sockets.size });
-  });
+  io.on('count', (reply) => reply({ serverId, connections: own() }));
 
   return {
     async who(room) {
-      // io.in(room) goes through the adapter; io.local.in(room) never leaves this process.
-      const sockets = fleetWide ? await io.in(room).fetchSockets() : await io.local.in(room).fetchSockets();
-      return sockets.map((s) => s.data as Member);
+      const sockets = await io.in(room).fetchSockets();
+      return sockets.map((s) => s.data);
     },
 
     async counts() {
-      const counts: Record<string, number> = { [serverId]: io.of('/').sockets.size };
-      // The in-memory adapter (adapter: none) cannot ask anyone: it would never answer.
-      if (!fleetWide) return counts;
-      // One reply per other instance. The adapter knows how many to wait for, and
-      // gives up after its requestsTimeout (5 s) if one of them does not answer.
-      const replies = (await io.serverSideEmitWithAck('count')) as { serverId: string; connections: number }[];
-      for (const r of replies) counts[r.serverId] = r.connections;
+      const counts: Record<string, number> = { [serverId]: own() };
+      // The in-memory adapter has no one to ask (and says so by throwing).
+      if (!hasAdapter) return counts;
+      for (const answer of await io.serverSideEmitWithAck('count')) counts[answer.serverId] = answer.connections;
       return counts;
     },
   };

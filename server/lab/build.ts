@@ -1,39 +1,102 @@
-// The server bundle the instances run: server/app as ecosystem.config.js
-// builds it, except that during an exercise the learner's file is loaded in
-// place of the repo file it replaces.
+// What the instances run, built with esbuild (~10 ms) from the sources the lab
+// uses (sources.ts): the app (server/app/main.ts), the lab's probe that is
+// preloaded beside it, and the client options the fleet and chat page use.
+// Each bundle is named by its content: unchanged code gives the same file, and
+// an edit gives a new one, so the reconciler restarts exactly the instances
+// that still run old code.
 
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Plugin } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import type { BuildFailure, Plugin } from 'esbuild';
 import { LabError } from './errors.ts';
-import type { Exercise } from './lessons.ts';
-import { ecosystem } from './services/pm2.ts';
 import { repoRoot } from './settings.ts';
+import type { Sources } from './sources.ts';
 
-export async function buildServerBundle(exercise: Exercise | null): Promise<string> {
-  if (!exercise || !exercise.replaces.startsWith('server/app/')) return ecosystem.buildServer();
+/** Every instance's command line names its bundle: how the lab recognises its instances by PID. */
+export const INSTANCE_MARKER = '/.lab/build/server-';
+/** Inside the repo, so a bundle's `import 'socket.io'` resolves from the repo's node_modules. */
+const buildDir = path.join(repoRoot, '.lab', 'build');
+
+/** Bundle the chat server; returns the bundle's path. */
+export function buildServer(sources: Sources): Promise<string> {
+  return bundle(sources, 'server/app/main.ts', 'server');
+}
+
+/** Bundle the probe the lab preloads into every instance (node --import). */
+export function buildInstrument(sources: Sources): Promise<string> {
+  return bundle(sources, 'server/lab/telemetry/preload.ts', 'instrument');
+}
+
+/** The learner's client options (server/app/client-options.ts), as the fleet and chat page use them. */
+export async function loadClientOptions(sources: Sources): Promise<Record<string, unknown>> {
+  const file = await bundle(sources, 'server/app/client-options.ts', 'client-options');
+  const mod = (await import(pathToFileURL(file).href)) as { clientOptions?: unknown };
+  const options = mod.clientOptions;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new LabError(
+      'server/app/client-options.ts must export `clientOptions`, an object of socket.io-client options',
+      'see the comment at the top of the file',
+    );
+  }
+  return options as Record<string, unknown>;
+}
+
+async function bundle(sources: Sources, entry: string, name: string): Promise<string> {
   const { build } = await import('esbuild');
-  const replaced = path.join(repoRoot, exercise.replaces);
-  const swap: Plugin = {
-    name: 'lab-exercise',
+  // Every .ts file of the repo comes from the sources: the learner's file on
+  // disk, or (in the lab's own tests) the committed one or a lesson's start file.
+  const fromSources: Plugin = {
+    name: 'lab-sources',
     setup(b) {
-      const filter = new RegExp(`^${replaced.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-      // The learner's file is read from where it lives, so its own imports resolve from there.
-      b.onLoad({ filter }, () => ({ contents: readFileSync(exercise.file, 'utf8'), loader: 'ts', resolveDir: path.dirname(exercise.file) }));
+      b.onLoad({ filter: /\.ts$/ }, (args) => {
+        const rel = path.relative(repoRoot, args.path).split(path.sep).join('/');
+        if (rel.startsWith('..') || rel.includes('node_modules/')) return undefined;
+        return { contents: sources.read(rel), loader: 'ts', resolveDir: path.dirname(args.path) };
+      });
     },
   };
   try {
-    const { outputFiles } = await build({ ...ecosystem.serverBuildOptions(), plugins: [swap], logLevel: 'silent' });
-    return ecosystem.writeBundle(outputFiles![0]!.contents);
+    const result = await build({
+      entryPoints: [path.join(repoRoot, entry)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external', // socket.io, redis, … load from node_modules
+      sourcemap: 'inline', // stack traces point at the .ts lines the learner wrote
+      write: false,
+      logLevel: 'silent',
+      absWorkingDir: repoRoot,
+      plugins: [fromSources],
+    });
+    return writeBundle(name, result.outputFiles[0]!.contents);
   } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
-    const lines = errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
-    throw new LabError(`your exercise file does not build:\n${lines.join('\n') || String(err)}`, `fix ${path.relative(repoRoot, exercise.file)}, then run the exercise again`);
+    throw buildError(err as BuildFailure);
   }
 }
 
-/** The upstream file for a load-balancing mode: the learner's, if the exercise replaces it. */
-export function upstreamFile(mode: string, exercise: Exercise | null): string {
-  const rel = `nginx/upstream/${mode}.conf`;
-  return exercise?.replaces === rel ? exercise.file : path.join(repoRoot, rel);
+/** "server/app/adapter.ts:31:4: Expected ";" but found "io"" for each error esbuild found. */
+function buildError(err: BuildFailure): LabError {
+  const errors = err.errors ?? [];
+  if (errors.length === 0) return new LabError(`the build failed: ${String(err.message ?? err)}`);
+  const lines = errors.map((e) => {
+    const at = e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ` : '';
+    return `  ${at}${e.text}`;
+  });
+  const first = errors[0]!.location?.file;
+  return new LabError(`the code does not build:\n${lines.join('\n')}`, first ? `fix ${first}, then save` : undefined);
+}
+
+function writeBundle(name: string, code: Uint8Array): string {
+  const hash = createHash('sha1').update(code).digest('hex').slice(0, 12);
+  const file = path.join(buildDir, `${name}-${hash}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(buildDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file); // atomic: a concurrent build never sees half a file
+  }
+  return file;
 }

@@ -1,10 +1,5 @@
-// `npm run lab -- <command>`: the learner's handle on the lab.
-//
-//   up [--stage <id>]   start the lab (default stage: start) and keep it running; Ctrl-C stops it
-//   stage <id>          move the running lab to another stage
-//   status [--json]     what runs where
-//   down                stop the lab, or clean up after one that crashed
-//   doctor              check node, programs, ports and lesson files, with fixes
+// `npm run lab -- <command>`: the learner's handle on the lab. USAGE below
+// lists every command; lesson commands live in cli-lessons.ts and watch.ts.
 
 import { LabError } from './errors.ts';
 import { Lab, cleanUpAfter, LAB_MARKER, type LabStatus } from './lab.ts';
@@ -13,24 +8,27 @@ import { readRunState } from './run-state.ts';
 import { settingsFromEnv, type LabSettings } from './settings.ts';
 import { runDoctor } from './doctor.ts';
 import { ensureWebBuilt } from './web-build.ts';
-import { lessonCommand } from './cli-lessons.ts';
+import { LESSON_COMMANDS, lessonCommand } from './cli-lessons.ts';
+import type { ChatReply, StatsReply, WhoReply } from '../app/protocol.ts';
 import type { FleetClientView } from './fleet.ts';
 import { LessonCatalog } from './lessons.ts';
 import { readProgress } from './progress.ts';
 
 const USAGE = `usage: npm run lab -- <command>
-  up [--stage <id>]          start the lab (Ctrl-C stops it)
+  up [--stage <id>]          start the lab (Ctrl-C stops it); without --stage, in the current lesson's first stage
   stage <id>                 switch the running lab to another stage
   status [--json]            show what runs where
   down                       stop the lab (also cleans up after a crashed one)
   doctor                     check what the lab needs, and how to fix it
 
-  lesson [N] | next          open a lesson: the lab switches to its first stage
+  lesson [N] | next          open a lesson: a clean slate, its start files in place, its first stage
+  list                       every lesson, and where you are
+  watch [--manual-run]       re-check the current lesson on every save of its files (keys: h c l p r n q)
   check [N]                  run the lesson's checks (also: npm run check [N])
   hint [N]                   show the next hint
-  exercise N | off           run your exercise file in the lab, or stop doing so
-  solution N                 show the solution (after a pass, or after every hint)
-  reset N [--yes]            put the exercise file back, forget its progress
+  predict [N] [--choice k]   answer the lesson's question, then watch the lab make it happen
+  solution N [--apply]       where the solution is (after a pass, or after every hint); --apply puts it in place
+  reset N [--yes]            put the lesson's start files back, forget its progress
 
   fleet add <n> [--room <r>] [--shared]   add simulated clients (--shared: all from 127.0.0.1)
   fleet join <room> [ids…]                make clients join a room (default: all)
@@ -63,14 +61,6 @@ async function main(argv: string[]): Promise<number> {
       return down(settings);
     case 'doctor':
       return runDoctor(settings);
-    case 'lesson':
-    case 'next':
-    case 'check':
-    case 'hint':
-    case 'exercise':
-    case 'solution':
-    case 'reset':
-      return lessonCommand(command, rest, settings, (method, name, body) => callLab(settings, method, name, body));
     case 'fleet':
       return fleetCommand(rest, settings);
     case 'instance':
@@ -88,6 +78,9 @@ async function main(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     default:
+      if (LESSON_COMMANDS.includes(command)) {
+        return lessonCommand(command, rest, settings, (method, name, body) => callLab(settings, method, name, body));
+      }
       throw new LabError(`unknown command "${command}"`, USAGE);
   }
 }
@@ -147,6 +140,7 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
   switch (action) {
     case 'add': {
       const count = Number(rest[0] ?? 1);
+      if (!Number.isInteger(count) || count < 1) throw new LabError(`fleet add: "${rest[0]}" is not a number of clients`, 'npm run lab -- fleet add <n> [--room <r>] [--shared]');
       const room = option(rest, '--room');
       const added = (await call({ action: 'add', count, source: rest.includes('--shared') ? 'shared' : 'distinct', rooms: room ? [room] : [] })) as FleetClientView[];
       for (const c of added) console.log(`  ${c.id.padEnd(6)} from ${c.source.padEnd(12)} ${c.connected ? `on ${c.serverId} (${c.transport})` : `NOT connected: ${c.lastError ?? 'no answer'}`}`);
@@ -162,7 +156,7 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
     case 'send': {
       const [id, room, ...words] = rest;
       if (!id || !room || words.length === 0) throw new LabError('usage: npm run lab -- fleet send <id> <room> <text…>');
-      const ack = (await call({ action: 'send', id, room, text: words.join(' ') })) as { ok: boolean; msgId?: string; serverId?: string; error?: string };
+      const ack = (await call({ action: 'send', id, room, text: words.join(' ') })) as ChatReply;
       console.log(ack.ok ? `  ${ack.msgId} accepted by ${ack.serverId}` : `  refused: ${ack.error}`);
       return ack.ok ? 0 : 1;
     }
@@ -170,10 +164,14 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
     case 'stats': {
       const [id, room] = rest;
       if (!id || (action === 'who' && !room)) throw new LabError('usage: npm run lab -- fleet who <id> <room> | fleet stats <id>');
-      const reply = (await call({ action, id, room })) as { ok: boolean; error?: string; members?: { name: string; serverId: string }[]; servers?: Record<string, number>; total?: number };
+      const reply = (await call(action === 'who' ? { action, id, room } : { action, id })) as WhoReply | StatsReply;
       if (!reply.ok) console.log(`  refused: ${reply.error}`);
-      else if (reply.members) console.log(`  ${reply.members.length} in ${room}: ${reply.members.map((m) => `${m.name} (${m.serverId})`).join(', ')}`);
-      else console.log(`  ${Object.entries(reply.servers ?? {}).sort().map(([s, n]) => `${s}: ${n}`).join(', ')}; ${reply.total} in all`);
+      else if ('members' in reply) {
+        console.log(`  ${reply.members.length} in ${room}: ${reply.members.map((m) => `${m.name} (${m.serverId})`).join(', ')}`);
+      } else {
+        const counts = Object.entries(reply.servers).sort().map(([s, n]) => `${s}: ${n}`);
+        console.log(`  ${counts.join(', ')}; ${reply.total} in all`);
+      }
       return reply.ok ? 0 : 1;
     }
     case 'list': {

@@ -15,11 +15,14 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
+import { API_BODIES, type ApiBody, type ApiName } from './api.ts';
 import { LabError } from './errors.ts';
+import { formatIssue } from './schema-errors.ts';
 import type { TelemetryBatch } from './telemetry/events.ts';
 import type { TelemetryHub } from './telemetry/hub.ts';
 
-export type ApiHandler = (body: Record<string, unknown>) => Promise<unknown>;
+/** One handler per API request, each given its body already validated and typed. */
+export type ApiHandlers = { [N in ApiName]: (body: ApiBody<N>) => Promise<unknown> };
 
 export interface ControlPlaneOptions {
   port: number;
@@ -29,7 +32,7 @@ export interface ControlPlaneOptions {
   /** GET /api/<name> */
   reads: Record<string, () => unknown>;
   /** POST /api/<name> */
-  actions: Record<string, ApiHandler>;
+  actions: ApiHandlers;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -112,10 +115,14 @@ export class ControlPlane {
         json(res, 200, this.opts.reads[name]!());
         return;
       }
-      if (req.method === 'POST' && Object.hasOwn(this.opts.actions, name)) {
+      if (req.method === 'POST' && Object.hasOwn(API_BODIES, name)) {
         this.checkToken(req.headers['x-lab-token']);
-        const body = await readJson(req);
-        json(res, 200, { ok: true, result: await this.opts.actions[name]!(body) });
+        const parsed = API_BODIES[name as ApiName].safeParse(await readJson(req));
+        if (!parsed.success) {
+          throw new HttpError(400, parsed.error.issues.map((i) => formatIssue(`/api/${name}`, i)).join('; '));
+        }
+        const handler = this.opts.actions[name as ApiName] as (body: unknown) => Promise<unknown>;
+        json(res, 200, { ok: true, result: await handler(parsed.data) });
         return;
       }
       throw new HttpError(404, `no such API: ${req.method} ${url.pathname}`);

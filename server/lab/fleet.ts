@@ -6,22 +6,33 @@
 
 import http from 'node:http';
 import net from 'node:net';
-import { io, type Socket } from 'socket.io-client';
-import type { Transport } from '../app/config.ts';
-import type { ChatMessage } from '../app/server.ts';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import type {
+  ChatMessage,
+  ChatReply,
+  ClientToServerEvents,
+  ServerToClientEvents,
+  StatsReply,
+  Transport,
+  Welcome,
+  WhoReply,
+} from '../app/protocol.ts';
 import { LabError } from './errors.ts';
 import type { TelemetryHub } from './telemetry/hub.ts';
 
 /** distinct: one /24 per client (ip_hash spreads them). shared: everyone is 127.0.0.1. */
 export type SourceMode = 'distinct' | 'shared';
 
+/** socket.io-client options, as server/app/client-options.ts gives them. */
+export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
+export type ChatClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
 export interface FleetTarget {
   /** Where client number `n` connects: nginx, or straight to an instance. */
   urlFor(n: number): string;
   via: 'nginx' | 'direct';
-  transports: Transport[];
-  /** Reconnection backoff of the clients: first delay, cap (ms), and jitter (0–1). */
-  backoff: { delay: number; max: number; jitter: number };
+  /** What every client passes to io(): the learner's client options. */
+  options: ClientOptions;
 }
 
 export interface FleetClientView {
@@ -41,7 +52,7 @@ export class FleetClient {
   readonly rooms = new Set<string>();
   /** msgId → the message as received. */
   readonly received = new Map<string, ChatMessage>();
-  socket!: Socket;
+  socket!: ChatClientSocket;
   /** Called once connected and joined to its rooms (used while `add` waits). */
   onReady: (() => void) | undefined;
 
@@ -145,6 +156,15 @@ export class Fleet {
     return added;
   }
 
+  /** Where and how new clients connect (existing ones keep their connection until retarget()). */
+  setTarget(target: FleetTarget): void {
+    this.target = target;
+  }
+
+  get currentTarget(): FleetTarget {
+    return this.target;
+  }
+
   /** Point the fleet at a new stage's entry point; every client reconnects there. */
   async retarget(target: FleetTarget): Promise<void> {
     this.target = target;
@@ -174,22 +194,33 @@ export class Fleet {
     );
   }
 
-  /** Send from one client; resolves with the server's ack. */
-  /** Ask a question on one client's behalf (who, stats): the server's ack, or why there is none. */
-  async ask(id: string, event: 'who' | 'stats', ...args: unknown[]): Promise<{ ok: boolean; error?: string } & Record<string, unknown>> {
+  /** Ask who is in `room`, on one client's behalf: the server's ack, or why there is none. */
+  async who(id: string, room: string): Promise<WhoReply> {
     const c = this.get(id);
-    if (!c.socket.connected) return { ok: false, error: `${id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
+    if (!c.socket.connected) return notConnected(c);
     try {
       // Longer than the adapter's own 5 s wait for instances that do not answer.
-      return await c.socket.timeout(7000).emitWithAck(event, ...args);
+      return await c.socket.timeout(7000).emitWithAck('who', room);
     } catch {
       return { ok: false, error: `no answer from ${c.serverId ?? 'server'} within 7 s` };
     }
   }
 
-  async send(id: string, room: string, text: string): Promise<{ ok: boolean; msgId?: string; serverId?: string; error?: string }> {
+  /** Ask how many are connected, on one client's behalf. */
+  async stats(id: string): Promise<StatsReply> {
     const c = this.get(id);
-    if (!c.socket.connected) return { ok: false, error: `${id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
+    if (!c.socket.connected) return notConnected(c);
+    try {
+      return await c.socket.timeout(7000).emitWithAck('stats');
+    } catch {
+      return { ok: false, error: `no answer from ${c.serverId ?? 'server'} within 7 s` };
+    }
+  }
+
+  /** Send from one client; resolves with the server's ack. */
+  async send(id: string, room: string, text: string): Promise<ChatReply> {
+    const c = this.get(id);
+    if (!c.socket.connected) return notConnected(c);
     const msgId = `${id}-m${++this.sent}`;
     this.sentAt.set(msgId, performance.now());
     if (this.sentAt.size > 10_000) this.sentAt.delete(this.sentAt.keys().next().value!);
@@ -219,10 +250,11 @@ export class Fleet {
     const { target } = this;
     const distinct = c.source !== '127.0.0.1';
     const agent = distinct && aliases ? new http.Agent({ localAddress: c.source, keepAlive: true }) : undefined;
-    const socket = io(target.urlFor(c.n), {
+    const socket: ChatClientSocket = io(target.urlFor(c.n), {
+      ...target.options,
       forceNew: true,
       auth: { name: c.id },
-      transports: c.transports ?? target.transports,
+      ...(c.transports ? { transports: c.transports } : {}),
       // The same key on every request of this client: used by the cookie/affinity balancer.
       query: { affinity: c.id },
       // An http.Agent bound to the source address carries BOTH transports;
@@ -230,20 +262,17 @@ export class Fleet {
       ...(agent ? { agent: agent as unknown as string } : {}),
       // Without alias addresses, say who we pretend to be; nginx trusts this from loopback only.
       ...(distinct && !aliases ? { extraHeaders: { 'X-Forwarded-For': c.source } } : {}),
-      reconnection: this.reconnect,
-      reconnectionDelay: target.backoff.delay,
-      reconnectionDelayMax: target.backoff.max,
-      randomizationFactor: target.backoff.jitter,
+      reconnection: this.reconnect && target.options.reconnection !== false,
     });
     c.socket = socket;
 
-    socket.on('welcome', (w: { serverId: string }) => {
+    socket.on('welcome', (w: Welcome) => {
       c.serverId = w.serverId;
       c.lastError = null;
       // Rooms live on the server-side socket: after any reconnect they are empty again.
       void Promise.all([...c.rooms].map((room) => this.joinRoom(c, room))).then(() => c.onReady?.());
     });
-    socket.on('chat', (m: ChatMessage) => {
+    socket.on('chat', (m) => {
       c.received.set(m.msgId, m);
       const sent = this.sentAt.get(m.msgId);
       if (sent !== undefined && this.onLatency) this.onLatency(performance.now() - sent, m.serverId !== c.serverId);
@@ -296,6 +325,10 @@ export function describeConnectError(err: Error & { description?: unknown; conte
   }
   if (typeof err.description === 'number') return `${err.message} (HTTP ${err.description})`;
   return err.message;
+}
+
+function notConnected(c: FleetClient): { ok: false; error: string } {
+  return { ok: false, error: `${c.id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
 }
 
 function canBind(address: string): Promise<boolean> {

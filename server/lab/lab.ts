@@ -4,26 +4,32 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { ApiBody } from './api.ts';
 import { findBinary } from './binaries.ts';
+import { INSTANCE_MARKER, loadClientOptions } from './build.ts';
+import type { CheckHost } from './checks/kind.ts';
+import { type CheckResult, runChecks } from './checks/runner.ts';
 import { ControlPlane } from './control-plane.ts';
 import { LabError } from './errors.ts';
-import { Fleet, type FleetTarget, type SourceMode } from './fleet.ts';
+import { putInPlace } from './exercises.ts';
+import { type ClientOptions, Fleet, type FleetTarget } from './fleet.ts';
+import { runLearnerTests } from './learner-tests.ts';
+import { type Lesson, LessonCatalog } from './lessons.ts';
+import { gradePrediction } from './predictions.ts';
 import { isOurs, stopProcess } from './processes.ts';
-import { INSTANCE_MARKER, Reconciler, type ApplyReport } from './reconciler.ts';
-import { readRunState, stateFile, writeRunState, type RunState } from './run-state.ts';
-import { Pm2, daemonAlive } from './services/pm2.ts';
-import { isOurRedis, stopRedis } from './services/redis.ts';
-import { nginxErrorTail, nginxMarker, stopNginx } from './services/nginx.ts';
-import { instancePort, repoRoot, type LabSettings } from './settings.ts';
-import { LessonCatalog, type Lesson } from './lessons.ts';
-import type { CheckHost } from './checks/kinds.ts';
-import { runChecks, type CheckResult } from './checks/runner.ts';
 import { readProgress, updateProgress } from './progress.ts';
+import { type ApplyReport, Reconciler } from './reconciler.ts';
+import { type RunState, readRunState, stateFile, writeRunState } from './run-state.ts';
+import { nginxErrorTail, nginxMarker, stopNginx } from './services/nginx.ts';
+import { daemonAlive, Pm2 } from './services/pm2.ts';
+import { isOurRedis, stopRedis } from './services/redis.ts';
+import { instancePort, type LabSettings, repoRoot } from './settings.ts';
+import { Sources } from './sources.ts';
 import type { Stage } from './stages.ts';
-import { TelemetryHub } from './telemetry/hub.ts';
 import { StatsSampler } from './stats.ts';
+import { TelemetryHub } from './telemetry/hub.ts';
 
-/** `lab status --json`, as the contract (LAB-DESIGN §2) defines it. */
+/** `lab status --json`, as the contract defines it. */
 export interface LabStatus {
   lesson: string | null;
   stage: string | null;
@@ -40,8 +46,7 @@ export class Lab {
   readonly fleet: Fleet;
   private stage: Stage;
   private readonly stats: StatsSampler;
-  /** The lesson whose exercise file currently stands in for a repo file. */
-  private exercise: Lesson | null = null;
+  private clientOptions: ClientOptions;
   private closed = false;
 
   private constructor(
@@ -51,10 +56,13 @@ export class Lab {
     readonly state: RunState,
     readonly control: ControlPlane,
     readonly reconciler: Reconciler,
+    readonly sources: Sources,
     initial: Stage,
+    clientOptions: ClientOptions,
   ) {
     this.stage = initial;
-    this.stats = new StatsSampler(hub, () => hub.instanceList());
+    this.clientOptions = clientOptions;
+    this.stats = new StatsSampler(hub);
     this.fleet = new Fleet(this.hub, this.fleetTarget(initial), {
       sources: settings.fleetSources,
       onLatency: (ms, cross) => this.stats.latency(ms, cross),
@@ -74,6 +82,7 @@ export class Lab {
   static async up(settings: LabSettings, stageId: string, onProgress?: (line: string) => void): Promise<Lab> {
     const catalog = LessonCatalog.load(settings.lessonsDir);
     const stage = catalog.stage(stageId); // an unknown stage fails before anything starts
+    const sources = new Sources(settings.sources, catalog.exerciseFiles());
 
     const previous = readRunState(settings.runDir);
     if (previous && previous.labPid !== process.pid && isOurs(previous.labPid, LAB_MARKER)) {
@@ -112,8 +121,13 @@ export class Lab {
       state,
       saveState: save,
       telemetryUrl: `http://127.0.0.1:${settings.ports.ui}/telemetry`,
+      sources,
     });
     let lab: Lab | undefined;
+    const need = (): Lab => {
+      if (!lab) throw new LabError('the lab is still starting; try again in a moment');
+      return lab;
+    };
     const control = new ControlPlane({
       port: settings.ports.ui,
       token: state.token,
@@ -123,20 +137,28 @@ export class Lab {
         status: () => lab?.status(),
         snapshot: () => lab?.snapshot(),
         lessons: () => lab?.lessonsForUi(),
+        'client-options': () => lab?.clientOptions,
       },
       actions: {
-        stage: async (body) => lab!.setStage(String(body.stage)),
-        lesson: async (body) => {
-          const { lesson, report } = await lab!.openLesson(String(body.lesson));
+        stage: async (b) => need().setStage(b.stage),
+        lesson: async (b) => {
+          const { lesson, report } = await need().openLesson(b.lesson);
           return { lesson: lesson.id, stage: lesson.begin, report };
         },
-        exercise: async (body) => lab!.setExercise(body.lesson === null ? null : String(body.lesson)),
-        fault: async (body) => lab!.fault(body),
-        check: async (body) => {
-          const { lesson, results } = await lab!.check(String(body.lesson));
+        apply: async (b) => need().applyEdits(b),
+        check: async (b) => {
+          const { lesson, results } = await need().check(b.lesson);
           return { lesson: lesson.id, results };
         },
-        fleet: async (body) => lab!.fleetAction(body),
+        predict: async (b) => need().predict(b),
+        solution: async (b) => need().putVersion(b.lesson, 'solution'),
+        reset: async (b) => need().putVersion(b.lesson, 'start'),
+        watch: async (b) => {
+          hub.lab({ t: 'watch', file: b.file, state: b.state });
+          return 'noted';
+        },
+        fault: async (b) => need().fault(b),
+        fleet: async (b) => need().fleetAction(b),
         down: async () => {
           setImmediate(() => void lab?.down().then(() => lab?.onDown?.()));
           return 'stopping';
@@ -146,12 +168,17 @@ export class Lab {
 
     try {
       await control.listen();
-      lab = new Lab(settings, hub, catalog, state, control, reconciler, stage);
+      const clientOptions = await loadClientOptions(sources);
+      lab = new Lab(settings, hub, catalog, state, control, reconciler, sources, stage, clientOptions);
+      for (const file of sources.editedOnDisk()) {
+        onProgress?.(`note: the lab's own tests use the committed ${file}, not your edited copy`);
+      }
       const unsubscribe = onProgress ? hub.subscribe((e) => e.t === 'progress' && onProgress(e.step)) : null;
       await reconciler.apply(stage);
       unsubscribe?.();
       return lab;
     } catch (err) {
+      lab?.stats.stop();
       await reconciler.down().catch(() => {});
       await control.close();
       rmSync(stateFile(settings.runDir), { force: true });
@@ -166,31 +193,40 @@ export class Lab {
     return this.stage;
   }
 
-  async setStage(id: string): Promise<ApplyReport> {
+  /**
+   * Move to stage `id`, built from the files as they are now. Fleet clients
+   * whose entry point or client options change reconnect; new clients use
+   * the new ones in any case (even when the fleet is empty now).
+   */
+  async setStage(id: string, opts: { rolling?: boolean } = {}): Promise<ApplyReport> {
     const stage = this.catalog.stage(id);
-    const before = this.fleetTarget(this.stage);
-    const report = await this.reconciler.apply(stage, this.exercise?.exercise ?? null);
+    const before = this.fleet.currentTarget;
+    const report = await this.reconciler.apply(stage, opts);
     this.stage = stage;
+    this.clientOptions = await loadClientOptions(this.sources);
     const after = this.fleetTarget(stage);
-    // Clients whose entry point changes (e.g. c2: s1 → s2 when a second instance
-    // appears, or straight to an instance → through nginx) reconnect there.
-    const moved = this.fleet.list().some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
-    const sameClients = before.transports.join() === after.transports.join() && JSON.stringify(before.backoff) === JSON.stringify(after.backoff);
-    if ((moved || !sameClients) && this.fleet.list().length > 0) {
-      await this.fleet.retarget(after);
-      report.push(`fleet: ${this.fleet.list().length} clients reconnected (${moved ? 'new entry point' : 'new client settings'})`);
+    this.fleet.setTarget(after);
+    const clients = this.fleet.list();
+    if (clients.length > 0) {
+      const moved = clients.some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
+      const newOptions = JSON.stringify(before.options) !== JSON.stringify(after.options);
+      if (moved || newOptions) {
+        await this.fleet.retarget(after);
+        report.push(`fleet: ${clients.length} clients reconnected (${moved ? 'new entry point' : 'new client options'})`);
+      }
     }
     return report;
   }
 
+  /** The learner saved a file: apply what it changed, instance by instance (the watch loop). */
+  async applyEdits(opts: ApiBody<'apply'>): Promise<ApplyReport> {
+    return this.setStage(this.stage.id, { rolling: opts.rolling });
+  }
+
   /** Break something on purpose: crash, stop or start an instance; stop or start Redis. */
-  async fault(body: Record<string, unknown>): Promise<string> {
-    const fault = String(body.fault);
-    if (body.target === 'redis' && (fault === 'stop' || fault === 'start')) return this.reconciler.redisFault(fault);
-    if (body.target === 'instance' && (fault === 'crash' || fault === 'stop' || fault === 'start')) {
-      return this.reconciler.instanceFault(String(body.serverId), fault);
-    }
-    throw new LabError(`unknown fault ${JSON.stringify(body)}`, 'instance: crash, stop or start (with serverId); redis: stop or start');
+  async fault(body: ApiBody<'fault'>): Promise<string> {
+    if (body.target === 'redis') return this.reconciler.redisFault(body.fault);
+    return this.reconciler.instanceFault(body.serverId, body.fault);
   }
 
   /** Instances report telemetry, or not (to measure what it costs). They restart to change. */
@@ -199,60 +235,99 @@ export class Lab {
     return this.setStage(this.stage.id);
   }
 
-  get activeExercise(): Lesson | null {
-    return this.exercise;
-  }
-
   /**
-   * Run lesson `ref`'s exercise: its target stage, with the learner's file in
-   * place of the repo file. `null` goes back to the repo's own files.
+   * Make lesson `ref` current with a clean slate: the learner's fleet is
+   * emptied, the UI starts a fresh message list, the lesson's start files are
+   * put in place, and the lab switches to its begin stage.
    */
-  async setExercise(ref: string | null): Promise<ApplyReport> {
-    if (ref === null) {
-      this.exercise = null;
-      return this.setStage(this.stage.id);
-    }
-    const lesson = this.catalog.lesson(ref);
-    if (!lesson.exercise) throw new LabError(`lesson ${lesson.number} has no exercise`, 'its README says what to do instead');
-    const previous = this.exercise;
-    this.exercise = lesson;
-    try {
-      return await this.setStage(lesson.target);
-    } catch (err) {
-      this.exercise = previous; // a file that does not build leaves the lab as it was
-      throw err;
-    }
-  }
-
-  /** Switch to a lesson's begin stage and make it the learner's current lesson. */
   async openLesson(ref: string): Promise<{ lesson: Lesson; report: ApplyReport }> {
     const lesson = this.catalog.lesson(ref);
-    if (this.exercise && this.exercise.id !== lesson.id) this.exercise = null;
-    const report = await this.setStage(lesson.begin);
-    updateProgress(this.settings.runDir, (p) => (p.current = lesson.id));
+    const removed = this.fleet.remove();
+    this.hub.lab({ t: 'lesson', lesson: lesson.id });
+    const report = putInPlace(lesson, 'start', this.sources, this.settings.runDir);
+    if (removed > 0) report.unshift(`fleet: ${removed} clients removed (a clean slate for lesson ${lesson.number})`);
+    report.push(...(await this.setStage(lesson.begin)));
+    updateProgress(this.settings.runDir, (p) => {
+      p.current = lesson.id;
+      if (!p.started.includes(lesson.id)) p.started.push(lesson.id);
+    });
     return { lesson, report };
+  }
+
+  /** Put a lesson's start or solution files in place, and apply them to the running stage. */
+  async putVersion(ref: string, version: 'start' | 'solution'): Promise<ApplyReport> {
+    const lesson = this.catalog.lesson(ref);
+    const report = putInPlace(lesson, version, this.sources, this.settings.runDir);
+    report.push(...(await this.setStage(this.stage.id)));
+    return report;
   }
 
   /** Run a lesson's checks against the lab as it is now; a full pass is recorded. */
   async check(ref: string): Promise<{ lesson: Lesson; results: CheckResult[] }> {
     const lesson = this.catalog.lesson(ref);
-    const host: CheckHost = {
-      stage: this.stage,
-      status: () => this.status(),
-      target: () => this.fleetTarget(this.stage),
-      newFleet: (opts) =>
-        new Fleet(this.hub, this.fleetTarget(this.stage), { sources: this.settings.fleetSources, idPrefix: 'check', reconnect: opts?.reconnect ?? false }),
-      fault: (req) => this.fault(req),
-      nginxErrors: () => nginxErrorTail(this.settings.runDir),
-    };
-    const results = await runChecks(lesson, host);
-    if (results.every((r) => r.ok)) {
+    this.hub.lab({ t: 'checking', lesson: lesson.id });
+    const results = await runChecks(lesson, this.checkHost());
+    const passed = results.every((r) => r.ok);
+    if (passed) {
       updateProgress(this.settings.runDir, (p) => {
         if (!p.passed.includes(lesson.id)) p.passed.push(lesson.id);
       });
     }
-    this.hub.lab({ t: 'checked', lesson: lesson.id, passed: results.filter((r) => r.ok).length, total: results.length });
+    this.hub.lab({
+      t: 'checked',
+      lesson: lesson.id,
+      passed: results.filter((r) => r.ok).length,
+      total: results.length,
+      results: results.map(({ id, title, ok, detail, verdict }) => ({ id, title, ok, detail, verdict })),
+    });
     return { lesson, results };
+  }
+
+  /** The learner's prediction: run the check it names, grade the choice against what it measured. */
+  async predict(body: ApiBody<'predict'>): Promise<ReturnType<typeof gradePrediction>> {
+    const lesson = this.catalog.lesson(body.lesson);
+    const prediction = lesson.predictions.find((p) => p.id === body.prediction);
+    if (!prediction) {
+      const known = lesson.predictions.map((p) => p.id).join(', ') || 'none';
+      throw new LabError(`lesson ${lesson.number} has no prediction "${body.prediction}"`, `its predictions: ${known}`);
+    }
+    if (body.choice >= prediction.choices.length) throw new LabError(`choice ${body.choice} does not exist`);
+    const check = lesson.checks.find((c) => c.id === prediction.check)!;
+    if (prediction.stage && prediction.stage !== this.stage.id) await this.setStage(prediction.stage);
+    const [result] = await runChecks({ ...lesson, checks: [check] }, this.checkHost());
+    const graded = gradePrediction(prediction, body.choice, result!);
+    updateProgress(this.settings.runDir, (p) => {
+      p.predictions[lesson.id] ??= {};
+      p.predictions[lesson.id]![prediction.id] = {
+        choice: body.choice,
+        right: graded.right === true,
+        measured: graded.measured,
+        at: Date.now(),
+      };
+    });
+    this.hub.lab({ t: 'predicted', lesson: lesson.id, prediction: prediction.id, right: graded.right, detail: graded.summary });
+    return graded;
+  }
+
+  private checkHost(): CheckHost {
+    return {
+      stage: this.stage,
+      status: () => this.status(),
+      target: () => this.fleetTarget(this.stage),
+      newFleet: async (opts) =>
+        new Fleet(this.hub, this.fleetTarget(this.stage), {
+          sources: this.settings.fleetSources,
+          idPrefix: `check${this.hub.nextCheckRun()}-`,
+          reconnect: opts?.reconnect ?? false,
+        }),
+      fault: (req) => this.fault(req),
+      nginxErrors: () => nginxErrorTail(this.settings.runDir),
+      source: (rel) => this.sources.read(rel),
+      message: (msgId) => this.hub.message(msgId),
+      clientsSeenSince: (since) => this.hub.clientsSeenSince(since),
+      runLearnerTests: () => runLearnerTests(this),
+      clearFleet: () => this.fleet.remove(),
+    };
   }
 
   status(): LabStatus {
@@ -261,7 +336,7 @@ export class Lab {
       lesson: readProgress(this.settings.runDir).current ?? this.stage.lesson,
       stage: this.state.stage,
       ui: { url: this.control.url },
-      nginx: snap.nginx && snap.nginx.mode ? { port: snap.nginx.port, mode: snap.nginx.mode } : null,
+      nginx: snap.nginx?.mode ? { port: snap.nginx.port, mode: snap.nginx.mode } : null,
       redis: snap.redis,
       instances: snap.instances.map((i) => ({
         serverId: i.serverId,
@@ -291,8 +366,9 @@ export class Lab {
     const progress = readProgress(this.settings.runDir);
     return {
       current: progress.current,
+      started: progress.started,
       passed: progress.passed,
-      exercise: this.exercise?.id ?? null,
+      predictions: progress.predictions,
       lessons: this.catalog.lessons.map((l) => ({
         id: l.id,
         number: l.number,
@@ -301,46 +377,46 @@ export class Lab {
         begin: l.begin,
         target: l.target,
         checks: l.checks.map((c) => ({ id: c.id, title: c.title })),
-        hasExercise: l.exercise !== null,
+        exercise: {
+          task: l.exercise.task,
+          files: l.exercise.files.filter((f) => f.edit).map((f) => f.path),
+        },
+        predictions: l.predictions.map((p) => ({ id: p.id, question: p.question, choices: p.choices.map((c) => c.text) })),
         readme: readReadme(l.dir),
       })),
     };
   }
 
-  private async fleetAction(body: Record<string, unknown>): Promise<unknown> {
-    const ids = Array.isArray(body.ids) ? body.ids.map(String) : undefined;
+  async fleetAction(body: ApiBody<'fleet'>): Promise<unknown> {
     switch (body.action) {
       case 'add': {
-        const source: SourceMode = body.source === 'shared' ? 'shared' : 'distinct';
-        const rooms = Array.isArray(body.rooms) ? body.rooms.map(String) : [];
-        const added = await this.fleet.add(Number(body.count ?? 1), { source, rooms });
+        const added = await this.fleet.add(body.count, { source: body.source, rooms: body.rooms });
         return added.map((c) => c.view());
       }
       case 'remove':
-        return { removed: this.fleet.remove(ids) };
+        return { removed: this.fleet.remove(body.ids) };
       case 'join':
-        await this.fleet.join(ids ?? [], String(body.room));
+        await this.fleet.join(body.ids, body.room);
         return 'joined';
       case 'send':
-        return this.fleet.send(String(body.id), String(body.room), String(body.text));
+        return this.fleet.send(body.id, body.room, body.text);
       case 'who':
-        return this.fleet.ask(String(body.id), 'who', String(body.room));
+        return this.fleet.who(body.id, body.room);
       case 'stats':
-        return this.fleet.ask(String(body.id), 'stats');
-      default:
-        throw new LabError(`unknown fleet action ${JSON.stringify(body.action)}`, 'use add, remove, join, send, who or stats');
+        return this.fleet.stats(body.id);
     }
   }
 
-  /** Where fleet clients connect in a stage: through nginx, or spread straight over the instances. */
+  /** Where fleet clients connect in a stage, and how: through nginx, or spread straight over the instances. */
   private fleetTarget(stage: Stage): FleetTarget {
     const { ports } = this.settings;
-    const client = {
-      transports: stage.clientTransports,
-      backoff: { delay: stage.clientReconnectDelay, max: stage.clientReconnectDelayMax, jitter: stage.clientJitter },
+    const options = this.clientOptions;
+    if (stage.loadBalancer !== 'none') return { via: 'nginx', options, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
+    return {
+      via: 'direct',
+      options,
+      urlFor: (n) => `http://127.0.0.1:${instancePort(ports, (n - 1) % stage.instances)}`,
     };
-    if (stage.loadBalancer !== 'none') return { via: 'nginx', ...client, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
-    return { via: 'direct', ...client, urlFor: (n) => `http://127.0.0.1:${instancePort(ports, (n - 1) % stage.instances)}` };
   }
 
   async down(): Promise<void> {
@@ -372,7 +448,9 @@ export async function cleanUpAfter(runDir: string): Promise<string[]> {
   if (!state) return [];
   const ended: string[] = [];
   // The lab's own shutdown stops everything else; give it time before anything is forced.
-  if (state.labPid !== process.pid && (await stopProcess(state.labPid, LAB_MARKER, 15_000))) ended.push(`lab (pid ${state.labPid})`);
+  if (state.labPid !== process.pid && (await stopProcess(state.labPid, LAB_MARKER, 15_000))) {
+    ended.push(`lab (pid ${state.labPid})`);
+  }
   if (state.nginx && isOurs(state.nginx.pid, nginxMarker(runDir))) {
     await stopNginx(state.nginx.pid, runDir);
     ended.push(`nginx (pid ${state.nginx.pid})`);

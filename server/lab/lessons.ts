@@ -1,41 +1,141 @@
 // Lessons are data and prose: lessons/NN-slug/lesson.json plus README.md.
+// The shape of lesson.json is the zod schema below; `npm run schema` writes it
+// out as lessons/lesson.schema.json, which every lesson names in "$schema", so
+// an editor completes and checks it. Fields:
 //
 //   title, summary   what the lesson is about
-//   stages           stages this lesson defines (see stages.ts)
-//   begin            the stage the lesson starts in: its checks (some) fail there
-//   target           the stage where every check passes
-//   checks           [{ id, title, kind, ...params, failsAtBegin? }] from checks/kinds.ts
-//   hints            revealed one at a time (`lab hint`)
-//   exercise         optional { file, replaces }: the learner edits `file` (in the
-//                    lesson folder); `lab exercise N` runs the lab with it in place
-//                    of the repo file `replaces`. The solution is that repo file.
+//   stages           stages this lesson defines (stages.ts)
+//   begin            the stage the lesson opens in
+//   target           the stage where, with the learner's fix, every check passes
+//   checks           [{ id, title, kind, ...params, failsAtBegin? }] (checks/kinds/)
+//   hints            revealed one at a time
+//   exercise         { task, files: [{ path, start, solution?, edit? }] }: the real
+//                    repo files the learner edits; opening the lesson puts each
+//                    start file in place. The solution is the repo file as
+//                    committed, unless the lesson gives its own.
+//   predictions      multiple-choice questions asked before a check runs, graded
+//                    against what the check measured
 //
-// The dev check (tests/integration/lessons-dev-check.test.ts) proves every
-// lesson's begin stage (and exercise start file) fails what it should, and
-// its target passes everything.
+// The dev check (tests/integration/lessons/) proves, for every lesson, that
+// its start files fail the checks they should, and its solutions pass them all.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CHECK_KINDS } from './checks/kinds.ts';
+import { z } from 'zod';
+import { CHECK_KINDS } from './checks/index.ts';
 import { LabError } from './errors.ts';
+import { formatIssue } from './schema-errors.ts';
 import { repoRoot } from './settings.ts';
-import { ALIASES, parseStage, type Stage } from './stages.ts';
+import { ALIASES, parseStage, type Stage, stageSchema } from './stages.ts';
+
+/** Repo files a lesson may give the learner to edit. */
+export const EDITABLE =
+  /^(server\/app\/[\w-]+\.ts|nginx\/[\w-]+\.conf|nginx\/upstream\/[\w-]+\.conf|ecosystem\.config\.js|tests\/learner\/[\w.-]+\.ts)$/;
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
+
+const checkCommon = {
+  id: id.describe('Names the check in results and predictions'),
+  title: z.string().min(1).describe('What the check proves, as a learner would say it'),
+  failsAtBegin: z
+    .boolean()
+    .default(false)
+    .describe('Must fail in the begin stage with the start files (the dev check proves it)'),
+};
+
+const checkSchema = z.discriminatedUnion(
+  'kind',
+  Object.entries(CHECK_KINDS).map(([kind, k]) =>
+    z
+      .strictObject({ ...checkCommon, kind: z.literal(kind), ...k.params.shape })
+      .describe(`${kind}: ${k.about}`),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
+
+const fileSchema = z.strictObject({
+  path: z
+    .string()
+    .regex(EDITABLE, 'a file in server/app/, nginx/, tests/learner/, or ecosystem.config.js')
+    .describe('The real repo file, e.g. server/app/adapter.ts'),
+  start: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Its start state, in the lesson folder, e.g. exercise/adapter.ts; default: the committed repo file'),
+  solution: z.string().min(1).optional().describe('A solution in the lesson folder; default: the committed repo file'),
+  edit: z
+    .boolean()
+    .default(true)
+    .describe('false: the lesson only puts this file in place; the learner does not need to change it'),
+});
+
+const exerciseSchema = z.strictObject({
+  task: z.string().min(1).describe('What the learner writes, in a sentence or two'),
+  files: z.array(fileSchema).min(1),
+});
+
+const predictionSchema = z.strictObject({
+  id,
+  question: z.string().min(1).describe('Asked before the check runs'),
+  stage: id.optional().describe('The stage the lab switches to before it runs the check (default: stay)'),
+  check: id.describe('The check whose run answers it'),
+  measure: z.string().min(1).describe("A figure that check measures (its kind's `measures`)"),
+  choices: z
+    .array(
+      z.strictObject({
+        text: z.string().min(1),
+        when: z
+          .strictObject({
+            eq: z.union([z.number(), z.string(), z.boolean()]).optional(),
+            min: z.number().optional(),
+            max: z.number().optional(),
+          })
+          .describe('Right when the measured figure equals eq, or lies within [min, max]'),
+      }),
+    )
+    .min(2),
+  explain: z.string().min(1).describe('Said after grading: why it came out as it did'),
+});
+
+export const lessonSchema = z.strictObject({
+  $schema: z.string().optional(),
+  title: z.string().min(1),
+  summary: z.string().min(1),
+  stages: z.array(stageSchema).describe('Stages this lesson defines (it may use others)'),
+  begin: id.describe('The stage the lesson opens in'),
+  target: id.describe('The stage where every check passes, once the exercise is solved'),
+  checks: z.array(checkSchema).min(1),
+  hints: z.array(z.string().min(1)),
+  exercise: exerciseSchema,
+  predictions: z.array(predictionSchema).default([]),
+});
 
 export interface CheckSpec {
   id: string;
   title: string;
   kind: string;
   params: Record<string, unknown>;
-  /** Must fail in the lesson's begin stage (the dev check proves it). */
+  /** Must fail in the lesson's begin stage with its start files (the dev check proves it). */
   failsAtBegin: boolean;
 }
 
-export interface Exercise {
-  /** The learner's file, absolute. */
-  file: string;
-  /** The repo file it stands in for, relative to the repo root (e.g. server/app/adapter.ts). */
-  replaces: string;
+export interface ExerciseFile {
+  /** The real repo file, relative to the repo root. */
+  path: string;
+  /** Its start state (absolute path, in the lesson folder), or null: the committed repo file. */
+  start: string | null;
+  /** A solution of the lesson's own (absolute), or null: the committed repo file. */
+  solution: string | null;
+  /** Whether the learner is meant to change it (false: put in place as context). */
+  edit: boolean;
 }
+
+export interface Exercise {
+  task: string;
+  files: ExerciseFile[];
+}
+
+export type Prediction = z.output<typeof predictionSchema>;
 
 export interface Lesson {
   /** Folder name, e.g. "05-redis-adapter". */
@@ -50,90 +150,93 @@ export interface Lesson {
   target: string;
   checks: CheckSpec[];
   hints: string[];
-  exercise: Exercise | null;
+  exercise: Exercise;
+  predictions: Prediction[];
 }
-
-/** Repo files an exercise may stand in for: the server's modules and nginx's upstreams. */
-const REPLACEABLE = /^(server\/app\/[\w-]+\.ts|nginx\/upstream\/[\w-]+\.conf)$/;
 
 export function parseLesson(raw: unknown, dir: string): Lesson {
   const id = path.basename(dir);
-  const file = path.join(dir, 'lesson.json');
+  const where = path.relative(repoRoot, path.join(dir, 'lesson.json'));
   const fail = (what: string): never => {
-    throw new LabError(`${file}: ${what}`, 'fix the lesson file; `npm run lab -- doctor` checks every lesson');
+    throw new LabError(`${where}: ${what}`, 'fix the lesson file; `npm run lab -- doctor` checks every lesson');
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be a JSON object');
-  const obj = raw as Record<string, unknown>;
-  const text = (key: string): string => {
-    const v = obj[key];
-    if (typeof v !== 'string' || v.trim() === '') fail(`"${key}" must be a non-empty string`);
-    return v as string;
-  };
-  const known = ['title', 'summary', 'stages', 'begin', 'target', 'checks', 'hints', 'exercise'];
-  for (const key of Object.keys(obj)) if (!known.includes(key)) fail(`unknown field "${key}" (known: ${known.join(', ')})`);
+  // A check's kind picks its schema: name the known kinds when it is unknown.
+  const rawChecks = (raw as { checks?: unknown } | null)?.checks;
+  if (Array.isArray(rawChecks)) {
+    rawChecks.forEach((c: unknown, i) => {
+      const kind = (c as { kind?: unknown } | null)?.kind;
+      if (typeof kind !== 'string' || !Object.hasOwn(CHECK_KINDS, kind)) {
+        fail(`checks[${i}].kind ${JSON.stringify(kind)} is not a check kind (known: ${Object.keys(CHECK_KINDS).join(', ')})`);
+      }
+    });
+  }
+  const parsed = lessonSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new LabError(
+      parsed.error.issues.map((issue) => formatIssue(where, issue)).join('\n'),
+      'fix the lesson file; `npm run lab -- doctor` checks every lesson',
+    );
+  }
+  const data = parsed.data;
 
-  if (!Array.isArray(obj.stages)) fail('"stages" must be a list (it may be empty)');
-  const stages = (obj.stages as unknown[]).map((s, i) => parseStage(s, id, `${file} stages[${i}]`));
-
-  if (!Array.isArray(obj.checks) || obj.checks.length === 0) fail('"checks" must be a non-empty list');
-  const checks = (obj.checks as unknown[]).map((c, i) => parseCheck(c, `${file} checks[${i}]`));
+  const checks: CheckSpec[] = data.checks.map((c) => {
+    const { id: checkId, title, kind, failsAtBegin, ...params } = c as z.output<typeof checkSchema> & {
+      id: string;
+      title: string;
+      kind: string;
+      failsAtBegin: boolean;
+    };
+    return { id: checkId, title, kind, failsAtBegin, params };
+  });
   const ids = new Set<string>();
   for (const c of checks) {
     if (ids.has(c.id)) fail(`two checks have the id "${c.id}"`);
     ids.add(c.id);
   }
 
-  if (!Array.isArray(obj.hints) || obj.hints.some((h) => typeof h !== 'string' || h.trim() === '')) fail('"hints" must be a list of non-empty strings');
+  const inLesson = (file: string, field: string): string => {
+    const abs = path.resolve(dir, file);
+    if (!abs.startsWith(dir + path.sep) || !existsSync(abs)) fail(`${field} "${file}" does not exist in ${dir}`);
+    return abs;
+  };
+  const files = data.exercise.files.map((f, i) => {
+    if (!existsSync(path.join(repoRoot, f.path))) fail(`exercise.files[${i}].path "${f.path}" does not exist`);
+    return {
+      path: f.path,
+      start: f.start === undefined ? null : inLesson(f.start, `exercise.files[${i}].start`),
+      solution: f.solution === undefined ? null : inLesson(f.solution, `exercise.files[${i}].solution`),
+      edit: f.edit,
+    };
+  });
+  if (!files.some((f) => f.edit)) fail("exercise.files: at least one file must be the learner's to edit");
+  files.forEach((f, i) => {
+    if (f.edit && f.start === null) fail(`exercise.files[${i}]: a file the learner edits needs a "start" file`);
+  });
 
-  let exercise: Exercise | null = null;
-  if (obj.exercise !== undefined) {
-    const e = obj.exercise as Record<string, unknown>;
-    if (typeof e !== 'object' || e === null || typeof e.file !== 'string' || typeof e.replaces !== 'string') {
-      fail('"exercise" must be { "file": "<path in the lesson folder>", "replaces": "<repo path>" }');
+  data.predictions.forEach((p, i) => {
+    const check = checks.find((c) => c.id === p.check);
+    if (!check) fail(`predictions[${i}].check "${p.check}" is not a check of this lesson`);
+    const measures = CHECK_KINDS[check!.kind]!.measures ?? {};
+    if (!Object.hasOwn(measures, p.measure)) {
+      const known = Object.keys(measures).join(', ') || 'nothing';
+      fail(`predictions[${i}].measure "${p.measure}": a ${check!.kind} check measures ${known}`);
     }
-    const learnerFile = path.resolve(dir, e.file as string);
-    if (!learnerFile.startsWith(dir + path.sep) || !existsSync(learnerFile)) fail(`exercise file "${String(e.file)}" does not exist in ${dir}`);
-    if (!REPLACEABLE.test(e.replaces as string)) fail(`exercise "replaces" must be a file in server/app/ or nginx/upstream/, got "${String(e.replaces)}"`);
-    if (!existsSync(path.join(repoRoot, e.replaces as string))) fail(`exercise replaces "${String(e.replaces)}", which does not exist`);
-    exercise = { file: learnerFile, replaces: e.replaces as string };
-  }
+  });
 
   return {
     id,
     number: String(Number(id.slice(0, 2))),
     dir,
-    title: text('title'),
-    summary: text('summary'),
-    stages,
-    begin: text('begin'),
-    target: text('target'),
+    title: data.title,
+    summary: data.summary,
+    stages: data.stages.map((s, i) => parseStage(s, id, `${where} stages[${i}]`)),
+    begin: data.begin,
+    target: data.target,
     checks,
-    hints: obj.hints as string[],
-    exercise,
+    hints: data.hints,
+    exercise: { task: data.exercise.task, files },
+    predictions: data.predictions,
   };
-}
-
-function parseCheck(raw: unknown, where: string): CheckSpec {
-  const fail = (what: string): never => {
-    throw new LabError(`${where}: ${what}`);
-  };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('a check must be an object');
-  const { id, title, kind, failsAtBegin, ...rest } = raw as Record<string, unknown>;
-  if (typeof id !== 'string' || !/^[a-z0-9-]+$/.test(id)) fail('check "id" must be lower-case letters, digits and dashes');
-  if (typeof title !== 'string' || title === '') fail(`check "${String(id)}" needs a "title"`);
-  const spec = typeof kind === 'string' && Object.hasOwn(CHECK_KINDS, kind) ? CHECK_KINDS[kind]! : undefined;
-  if (!spec) fail(`check "${String(id)}" has an unknown kind ${JSON.stringify(kind)} (known: ${Object.keys(CHECK_KINDS).join(', ')})`);
-  if (failsAtBegin !== undefined && typeof failsAtBegin !== 'boolean') fail(`check "${String(id)}": "failsAtBegin" must be true or false`);
-  const params: Record<string, unknown> = {};
-  for (const [name, param] of Object.entries(spec!.params)) params[name] = param.fallback;
-  for (const [name, value] of Object.entries(rest)) {
-    const param = spec!.params[name];
-    if (!param) fail(`check "${String(id)}" (${String(kind)}) has no parameter "${name}" (it takes: ${Object.keys(spec!.params).join(', ') || 'none'})`);
-    const problem = param!.check(value);
-    if (problem) fail(`check "${String(id)}" parameter "${name}" must be ${problem}, got ${JSON.stringify(value)}`);
-    params[name] = value;
-  }
-  return { id: id as string, title: title as string, kind: kind as string, params, failsAtBegin: failsAtBegin === true };
 }
 
 /** Every lesson, and every stage they define, checked against each other. */
@@ -152,13 +255,21 @@ export class LessonCatalog {
       if (!this.stagesById.has(alias)) throw new LabError(`no lesson defines the stage "${alias}", which every lab must have`);
     }
     for (const lesson of lessons) {
+      for (const p of lesson.predictions) {
+        if (p.stage && !this.stagesById.has(p.stage)) {
+          throw new LabError(`${lesson.id}/lesson.json: prediction "${p.id}" names the stage "${p.stage}", which no lesson defines`);
+        }
+      }
       for (const key of ['begin', 'target'] as const) {
-        if (!this.stagesById.has(lesson[key])) throw new LabError(`${lesson.id}/lesson.json: "${key}" names the stage "${lesson[key]}", which no lesson defines`);
+        if (!this.stagesById.has(lesson[key])) {
+          throw new LabError(`${lesson.id}/lesson.json: "${key}" names the stage "${lesson[key]}", which no lesson defines`);
+        }
       }
     }
   }
 
   static load(lessonsDir: string): LessonCatalog {
+    lessonsDir = path.resolve(lessonsDir);
     if (!existsSync(lessonsDir)) throw new LabError(`lessons folder not found: ${lessonsDir}`);
     const lessons: Lesson[] = [];
     const dirs = readdirSync(lessonsDir, { withFileTypes: true })
@@ -192,13 +303,25 @@ export class LessonCatalog {
   /** By folder name ("05-redis-adapter") or number ("5", "05"). */
   lesson(ref: string): Lesson {
     const found = this.lessons.find((l) => l.id === ref || l.number === String(Number(ref)));
-    if (!found) throw new LabError(`unknown lesson "${ref}"`, `lessons: ${this.lessons.map((l) => `${l.number} (${l.id})`).join(', ')}`);
+    if (!found) {
+      const known = this.lessons.map((l) => `${l.number} (${l.id})`).join(', ');
+      throw new LabError(`unknown lesson "${ref}"`, `lessons: ${known}`);
+    }
     return found;
   }
 
-  /** The lesson that defines a stage. */
-  lessonOf(stageId: string): Lesson | undefined {
-    const stage = this.stagesById.get(stageId);
-    return stage ? this.lessons.find((l) => l.id === stage.lesson) : undefined;
+  /** Every repo file some lesson's exercise writes, with the start versions lessons give it. */
+  exerciseFiles(): Map<string, string[]> {
+    const starts = new Map<string, string[]>();
+    for (const file of this.lessons.flatMap((l) => l.exercise.files)) {
+      const start = file.start ? [readFileSync(file.start, 'utf8')] : [];
+      starts.set(file.path, [...(starts.get(file.path) ?? []), ...start]);
+    }
+    return starts;
   }
+}
+
+/** The JSON Schema of lesson.json, for editors (lessons/lesson.schema.json). */
+export function lessonJsonSchema(): unknown {
+  return z.toJSONSchema(lessonSchema, { io: 'input', unrepresentable: 'any' });
 }

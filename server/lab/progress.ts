@@ -4,23 +4,40 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+export interface PredictionResult {
+  /** The choice the learner made (index), and whether what the lab measured bore it out. */
+  choice: number;
+  right: boolean;
+  measured: number | string | boolean | null;
+  at: number;
+}
+
 export interface Progress {
   current: string | null;
+  /** Lessons opened at least once. */
+  started: string[];
   passed: string[];
   hintsShown: Record<string, number>;
+  /** lesson id → prediction id → the learner's answer and how it turned out. */
+  predictions: Record<string, Record<string, PredictionResult>>;
 }
 
 const file = (runDir: string): string => path.join(runDir, 'progress.json');
 
 export function readProgress(runDir: string): Progress {
-  const empty: Progress = { current: null, passed: [], hintsShown: {} };
+  const empty: Progress = { current: null, started: [], passed: [], hintsShown: {}, predictions: {} };
   if (!existsSync(file(runDir))) return empty;
   try {
     const raw = JSON.parse(readFileSync(file(runDir), 'utf8')) as Partial<Progress>;
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((p) => typeof p === 'string') : []);
+    const record = <T>(v: unknown): Record<string, T> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, T>) : {};
     return {
       current: typeof raw.current === 'string' ? raw.current : null,
-      passed: Array.isArray(raw.passed) ? raw.passed.filter((p) => typeof p === 'string') : [],
-      hintsShown: typeof raw.hintsShown === 'object' && raw.hintsShown !== null ? raw.hintsShown : {},
+      started: strings(raw.started),
+      passed: strings(raw.passed),
+      hintsShown: record(raw.hintsShown),
+      predictions: record(raw.predictions),
     };
   } catch {
     return empty; // a damaged file loses progress, never the lab

@@ -6,19 +6,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENV } from '../app/config.ts';
+import { ENV, toEnv } from '../app/config.ts';
+import { buildInstrument, buildServer } from './build.ts';
 import { LabError } from './errors.ts';
 import { assertPortFree } from './ports.ts';
 import { getHealth } from './health.ts';
 import { waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
-import { ecosystem, type Pm2, type Pm2AppDef, type Pm2Process } from './services/pm2.ts';
-import { nginxConfPath, reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
+import { chatApps, type Pm2App } from './services/ecosystem.ts';
+import type { Pm2, Pm2Process } from './services/pm2.ts';
+import { reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
 import { isOurRedis, redisPing, startRedis, stopRedis } from './services/redis.ts';
-import { instancePort, serverIdOf, type LabSettings } from './settings.ts';
-import type { Stage } from './stages.ts';
-import { buildServerBundle, upstreamFile } from './build.ts';
-import type { Exercise } from './lessons.ts';
+import { instancePort, repoRoot, serverIdOf, type LabSettings } from './settings.ts';
+import type { Sources } from './sources.ts';
+import { APP_STAGE_FIELDS, type Stage } from './stages.ts';
 import type { TelemetryHub } from './telemetry/hub.ts';
 
 export interface ReconcilerDeps {
@@ -29,21 +30,28 @@ export interface ReconcilerDeps {
   state: RunState;
   saveState(): void;
   telemetryUrl: string;
+  /** Where the learner-editable files are read from (the working tree, or the committed lab in tests). */
+  sources: Sources;
+}
+
+export interface ApplyOptions {
+  /** Restart changed instances one at a time, each healthy before the next (a deploy; the watch loop). */
+  rolling?: boolean;
 }
 
 /** One line per change made, e.g. "s2: restart (ADAPTER none → redis)". Empty when nothing differed. */
 export type ApplyReport = string[];
 
 const SPEC_ENV = 'LAB_SPEC';
-/** The PM2 app of a cluster-mode stage (its workers are s1…sN). */
-const CLUSTER_APP = 'chat-cluster';
-/** Every instance runs a bundle of server/app, which its command line names. */
-export const INSTANCE_MARKER = '/.lab/build/server-';
+/** PM2's own kill_timeout when an app does not set one. */
+const PM2_DEFAULT_KILL_TIMEOUT = 1600;
 
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   /** Instances report to the control plane. Off only to measure what that costs (npm run bench). */
   telemetry = true;
+  /** The config generation nginx serves (null: not started by this lab process). */
+  private nginxGeneration: string | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -55,12 +63,12 @@ export class Reconciler {
   }
 
   /**
-   * Bring everything to `stage`, with the learner's exercise file in place of
-   * the repo file it replaces, if one is active. Stage changes are serialized:
-   * a second request waits for the first.
+   * Bring everything to `stage`, built from the sources as they are now (an
+   * edited file restarts or reloads what it feeds). Stage changes are
+   * serialized: a second request waits for the first.
    */
-  apply(stage: Stage, exercise: Exercise | null = null): Promise<ApplyReport> {
-    return this.serial(() => this.applyNow(stage, exercise));
+  apply(stage: Stage, opts: ApplyOptions = {}): Promise<ApplyReport> {
+    return this.serial(() => this.applyNow(stage, opts));
   }
 
   /** Stop everything the lab started. Safe to call more than once. */
@@ -118,14 +126,14 @@ export class Reconciler {
     return this.deps.settings.externalRedisUrl ?? `redis://127.0.0.1:${this.deps.settings.ports.redis}`;
   }
 
-  private async applyNow(stage: Stage, exercise: Exercise | null): Promise<ApplyReport> {
+  private async applyNow(stage: Stage, opts: ApplyOptions): Promise<ApplyReport> {
     const { hub, state } = this.deps;
     const report: ApplyReport = [];
     hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'applying' });
     try {
       if (stage.redis) await this.ensureRedis(report);
-      await this.reconcileInstances(stage, exercise, report);
-      await this.reconcileNginx(stage, exercise, report);
+      const apps = await this.reconcileInstances(stage, opts, report);
+      await this.reconcileNginx(stage, apps, report);
       if (!stage.redis) await this.stopRedis(report);
       state.stage = stage.id;
       this.deps.saveState();
@@ -173,64 +181,59 @@ export class Reconciler {
 
   // ── Instances (PM2) ──────────────────────────────────────────────────────
   /**
-   * The PM2 apps `stage` needs. Fork mode: one app per instance, each on its
-   * own port. Cluster mode: one app whose workers share the first port. Each
-   * app's LAB_SPEC hash says whether a running one still fits.
+   * The PM2 apps `stage` needs, as the ecosystem file's chatApps() defines
+   * them, with what the lab adds from outside: its probe, preloaded (node
+   * --import), and a LAB_SPEC hash that tells whether a running app still fits.
    */
-  desiredApps(stage: Stage, script: string): Pm2AppDef[] {
-    const { ports } = this.deps.settings;
-    const env = this.instanceEnv(stage);
-    const apps =
-      stage.pm2Mode === 'cluster'
-        ? [ecosystem.clusterApp({ name: CLUSTER_APP, instances: stage.instances, port: instancePort(ports, 0), script, env })]
-        : Array.from({ length: stage.instances }, (_, i) =>
-            ecosystem.instanceApp({ serverId: serverIdOf(i), port: instancePort(ports, i), script, env, interpreter: process.execPath }),
-          );
+  async desiredApps(stage: Stage): Promise<Pm2App[]> {
+    const { sources } = this.deps;
+    // Built afresh each time: an edit to server/app changes the bundle, so the spec.
+    const [script, probe] = await Promise.all([buildServer(sources), this.telemetry ? buildInstrument(sources) : null]);
+    const apps = chatApps(sources, { instances: stage.instances, script, envOf: (i) => this.instanceEnv(stage, i) });
     for (const app of apps) {
-      app.kill_timeout = stage.killTimeout;
+      const own = typeof app.node_args === 'string' ? app.node_args.split(' ').filter(Boolean) : (app.node_args ?? []);
+      // --expose-gc: the probe's /lab/memory?gc=1 measures live data only (npm run bench, lesson 13).
+      app.node_args = [...own, '--enable-source-maps', '--expose-gc', ...(probe ? ['--import', probe] : [])];
+      app.cwd = repoRoot;
+      app.interpreter = process.execPath;
+      app.autorestart = true;
+      app.merge_logs = true;
       app.env[SPEC_ENV] = specHash(app);
     }
     return apps;
   }
 
-  /** The serverIds an app's processes answer as (fork: its name; cluster: s1…sN). */
-  private serverIdsOf(app: Pm2AppDef): string[] {
-    return app.exec_mode === 'cluster' ? Array.from({ length: Number(app.instances) }, (_, i) => serverIdOf(i)) : [app.name];
+  /** The serverIds an app's processes answer as (fork: its SERVER_ID; cluster: s1…sN). */
+  private serverIdsOf(app: Pm2App): string[] {
+    if (isCluster(app)) return Array.from({ length: Number(app.instances ?? 1) }, (_, i) => serverIdOf(i));
+    return [app.env[ENV.serverId] ?? app.name];
   }
 
-  private instanceEnv(stage: Stage): Record<string, string> {
+  /** Instance i's environment: its identity and the stage's settings, named by the app's settings table. */
+  private instanceEnv(stage: Stage, i: number): Record<string, string> {
     const { settings, state } = this.deps;
+    const perStage = Object.fromEntries(APP_STAGE_FIELDS.map((key) => [key, stage[key]]));
     return {
-      [ENV.host]: '127.0.0.1',
-      [ENV.broadcast]: stage.broadcast,
-      [ENV.adapter]: stage.adapter,
-      [ENV.redisUrl]: this.redisUrl(),
-      [ENV.redisKey]: `lab:${state.runId}`,
-      [ENV.recovery]: String(stage.recovery),
-      [ENV.transports]: stage.transports.join(','),
-      [ENV.pingInterval]: String(stage.pingInterval),
-      [ENV.pingTimeout]: String(stage.pingTimeout),
-      [ENV.maxConnections]: String(stage.maxConnections),
-      [ENV.maxHttpBufferSize]: String(stage.maxHttpBufferSize),
-      [ENV.maxTextLength]: String(stage.maxTextLength),
-      [ENV.maxMessagesPerSecond]: String(stage.maxMessagesPerSecond),
-      [ENV.drainMs]: String(stage.drainMs),
-      [ENV.presence]: stage.presence,
-      // The lab's own pages (its chat page on the UI port) may connect.
-      [ENV.corsOrigins]: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`].join(','),
+      ...toEnv({
+        serverId: serverIdOf(i),
+        port: instancePort(settings.ports, i),
+        host: '127.0.0.1',
+        redisUrl: this.redisUrl(),
+        redisKey: `lab:${state.runId}`,
+        // The lab's own pages (its chat page on the UI port) may connect.
+        corsOrigins: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`],
+        ...perStage,
+      }),
       ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
     };
   }
 
-  private async reconcileInstances(stage: Stage, exercise: Exercise | null, report: ApplyReport): Promise<void> {
+  private async reconcileInstances(stage: Stage, opts: ApplyOptions, report: ApplyReport): Promise<Pm2App[]> {
     const { pm2, hub } = this.deps;
     await pm2.connect();
     const running = new Map<string, Pm2Process[]>();
     for (const p of await pm2.list()) running.set(p.name, [...(running.get(p.name) ?? []), p]);
-    // Bundled afresh each time: if the learner edited server/app (or an exercise
-    // file), the bundle, and so the spec, changes, and those instances restart.
-    const script = await buildServerBundle(exercise);
-    const desired = this.desiredApps(stage, script);
+    const desired = await this.desiredApps(stage);
     const desiredNames = new Set(desired.map((a) => a.name));
 
     const remove = async (name: string, procs: Pm2Process[]): Promise<void> => {
@@ -253,31 +256,34 @@ export class Reconciler {
     );
 
     // Apps to start, or restart because their settings changed.
-    await Promise.all(
-      desired.map(async (app) => {
-        const current = running.get(app.name);
-        const port = Number(app.env[ENV.port]);
-        const serverIds = this.serverIdsOf(app);
-        // Said before pm2.start(), which rewrites the app's fields in place.
-        const what = app.exec_mode === 'cluster' ? `${serverIds.length} workers in cluster mode, all on ${port}` : `on ${port}`;
-        const fits = current?.length === serverIds.length && current.every((p) => p.online && p.env[SPEC_ENV] === app.env[SPEC_ENV]);
-        if (fits) return;
-        if (current) {
-          this.progress(`${app.name}: restarting`);
-          await remove(app.name, current);
-        } else {
-          this.progress(`${app.name}: starting`);
-        }
-        await assertPortFree(port, `instance ${app.name}`, 'LAB_INSTANCE_BASE_PORT');
-        await pm2.start(app);
-        for (const serverId of serverIds) {
-          const pid = await this.waitHealthy(serverId, port, app.name);
-          this.recordPid(serverId, pid);
-          hub.lab({ t: 'instance-state', serverId, port, pid, online: true });
-        }
-        report.push(`${app.name}: ${current ? `restart (${describeChange(current[0]!, app)})` : `start ${what}`}`);
-      }),
-    );
+    const reconcile = async (app: Pm2App): Promise<void> => {
+      const current = running.get(app.name);
+      const port = Number(app.env[ENV.port]);
+      const serverIds = this.serverIdsOf(app);
+      // Said before pm2.start(), which rewrites the app's fields in place.
+      const what = isCluster(app) ? `${serverIds.length} workers in cluster mode, all on ${port}` : `on ${port}`;
+      const fits =
+        current?.length === serverIds.length && current.every((p) => p.online && p.env[SPEC_ENV] === app.env[SPEC_ENV]);
+      if (fits) return;
+      const change = current ? describeChange(current[0]!, app) : '';
+      if (current) {
+        this.progress(`${app.name}: restarting`);
+        await remove(app.name, current);
+      } else {
+        this.progress(`${app.name}: starting`);
+      }
+      await assertPortFree(port, `instance ${app.name}`, 'LAB_INSTANCE_BASE_PORT');
+      await pm2.start(app);
+      for (const serverId of serverIds) {
+        const pid = await this.waitHealthy(serverId, port, app.name);
+        this.recordPid(serverId, pid);
+        hub.lab({ t: 'instance-state', serverId, port, pid, online: true });
+      }
+      report.push(`${app.name}: ${current ? `restart (${change})` : `start ${what}`}`);
+    };
+    if (opts.rolling) for (const app of desired) await reconcile(app);
+    else await Promise.all(desired.map(reconcile));
+    return desired;
   }
 
   private recordPid(serverId: string, pid: number | null): void {
@@ -310,38 +316,42 @@ export class Reconciler {
   }
 
   // ── nginx ────────────────────────────────────────────────────────────────
-  private async reconcileNginx(stage: Stage, exercise: Exercise | null, report: ApplyReport): Promise<void> {
-    const { settings, state, hub } = this.deps;
+  private async reconcileNginx(stage: Stage, apps: Pm2App[], report: ApplyReport): Promise<void> {
+    const { settings, state, hub, sources } = this.deps;
     if (stage.loadBalancer === 'none') {
       if (state.nginx) {
         await stopNginx(state.nginx.pid, settings.runDir);
         hub.lab({ t: 'nginx', port: state.nginx.port, mode: null });
         state.nginx = null;
+        this.nginxGeneration = null;
         this.deps.saveState();
         report.push('nginx: stop');
       }
       return;
     }
     const bin = this.need('nginx', this.deps.bins.nginx);
-    const { text: config, generation } = renderNginxConfig({
-      mode: stage.loadBalancer,
-      listenPort: settings.ports.nginx,
-      // Cluster mode: PM2's workers share one port, so nginx sees one upstream.
-      upstreamPorts: Array.from({ length: stage.pm2Mode === 'cluster' ? 1 : stage.instances }, (_, i) => instancePort(settings.ports, i)),
-      proxyReadTimeout: stage.proxyReadTimeout,
-      websocketHeaders: stage.websocketHeaders,
-      workerConnections: stage.nginxWorkerConnections,
-      runDir: settings.runDir,
-      upstreamFile: upstreamFile(stage.loadBalancer, exercise),
+    // The files nginx includes: the learner's, or (in the lab's tests) copies of the committed ones.
+    const include = (rel: string): { path: string; content: string } => ({
+      path: sources.pathOf(rel, settings.runDir),
+      content: sources.read(rel),
     });
-    const file = nginxConfPath(settings.runDir);
-    const unchanged = existsSync(file) && readFileSync(file, 'utf8') === config;
-    if (state.nginx && unchanged) return;
+    const config = renderNginxConfig({
+      listenPort: settings.ports.nginx,
+      // One upstream per port: in PM2 cluster mode every worker shares one.
+      upstreamPorts: [...new Set(apps.map((app) => Number(app.env[ENV.port])))],
+      runDir: settings.runDir,
+      includes: {
+        workers: include('nginx/workers.conf'),
+        upstream: include(`nginx/upstream/${stage.loadBalancer}.conf`),
+        proxy: include('nginx/proxy.conf'),
+      },
+    });
+    if (state.nginx && this.nginxGeneration === config.generation) return;
 
     this.progress(`nginx: ${state.nginx ? 'reloading' : 'starting'} (${stage.loadBalancer})`);
     await writeAndTest(bin, settings.runDir, config);
     if (state.nginx) {
-      await reloadNginx(state.nginx.pid, settings.runDir, state.nginx.port, generation);
+      await reloadNginx(state.nginx.pid, settings.runDir, state.nginx.port, config.generation);
       report.push(`nginx: reload (${stage.loadBalancer})`);
     } else {
       const pid = await startNginx(bin, settings.runDir, settings.ports.nginx);
@@ -349,6 +359,7 @@ export class Reconciler {
       this.deps.saveState();
       report.push(`nginx: start on ${settings.ports.nginx} (${stage.loadBalancer})`);
     }
+    this.nginxGeneration = config.generation;
     hub.lab({ t: 'nginx', port: settings.ports.nginx, mode: stage.loadBalancer });
   }
 
@@ -359,6 +370,7 @@ export class Reconciler {
       await stopNginx(state.nginx.pid, settings.runDir);
       hub.lab({ t: 'nginx', port: state.nginx.port, mode: null });
       state.nginx = null;
+      this.nginxGeneration = null;
       this.deps.saveState();
     }
     await pm2.kill();
@@ -378,19 +390,23 @@ export class Reconciler {
   }
 }
 
-function specHash(app: Pm2AppDef): string {
+const isCluster = (app: Pm2App): boolean => app.exec_mode === 'cluster' || app.exec_mode === 'cluster_mode';
+
+function specHash(app: Pm2App): string {
   const { env, ...rest } = app;
   const stable = JSON.stringify({ ...rest, env: Object.fromEntries(Object.entries(env).sort()) });
   return createHash('sha1').update(stable).digest('hex').slice(0, 12);
 }
 
 /** What changed between a running instance and the desired one, in the instance's own env names. */
-function describeChange(current: Pm2Process, desired: Pm2AppDef): string {
+function describeChange(current: Pm2Process, desired: Pm2App): string {
   if (!current.online) return 'was not online';
   if (current.script !== desired.script) return 'server/app changed';
+  if (current.execMode !== (isCluster(desired) ? 'cluster' : 'fork')) return `exec_mode ${current.execMode} → ${desired.exec_mode}`;
   const changed = Object.values(ENV)
     .filter((key) => key in desired.env && current.env[key] !== desired.env[key])
     .map((key) => `${key} ${current.env[key] ?? '∅'} → ${desired.env[key]}`);
-  if (current.killTimeout !== desired.kill_timeout) changed.push(`kill_timeout ${current.killTimeout} → ${String(desired.kill_timeout)}`);
+  const killTimeout = desired.kill_timeout ?? PM2_DEFAULT_KILL_TIMEOUT;
+  if (current.killTimeout !== killTimeout) changed.push(`kill_timeout ${current.killTimeout} → ${killTimeout}`);
   return changed.join(', ') || 'settings changed';
 }

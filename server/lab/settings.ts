@@ -3,6 +3,8 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LabError } from './errors.ts';
+import type { SourceMode } from './sources.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -27,6 +29,11 @@ export interface LabSettings {
    * for nginx's realip instead (macOS has only 127.0.0.1), 'auto' picks.
    */
   fleetSources: 'auto' | 'bind' | 'header';
+  /**
+   * Which version of the learner-editable files the lab runs: the working
+   * tree (a learner's lab), or the committed lab (its own tests; see sources.ts).
+   */
+  sources: SourceMode;
 }
 
 export const defaultPorts: Ports = { ui: 4000, nginx: 8080, instanceBase: 3001, redis: 6390 };
@@ -36,7 +43,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LabSettin
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got "${raw}"`);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      throw new LabError(`${name} must be a port number (1-65535), got "${raw}"`, `unset it, or set ${name}=<port>`);
+    }
     return n;
   };
   return {
@@ -50,12 +59,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LabSettin
     externalRedisUrl: env.REDIS_URL || null,
     lessonsDir: path.join(repoRoot, 'lessons'),
     fleetSources: oneOf(env.LAB_FLEET_SOURCES, ['auto', 'bind', 'header'] as const, 'auto', 'LAB_FLEET_SOURCES'),
+    sources: oneOf(env.LAB_SOURCES, ['worktree', 'pristine'] as const, 'worktree', 'LAB_SOURCES'),
   };
 }
 
 function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[], fallback: T, name: string): T {
   if (raw === undefined || raw === '') return fallback;
-  if (!allowed.includes(raw as T)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  if (!allowed.includes(raw as T)) throw new LabError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 

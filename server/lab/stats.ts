@@ -1,21 +1,31 @@
 // Once a second, the numbers the UI charts: connections and memory per
-// instance (from each instance's /health), and a histogram of how long the
-// fleet's messages took to reach clients on other instances.
+// instance (from each instance's own 'sample' reports), and a histogram of
+// how long the fleet's messages took to reach clients on other instances.
 
-import { getHealth } from './health.ts';
 import type { TelemetryHub } from './telemetry/hub.ts';
 
 /** Upper bucket edges in ms; the last bucket holds everything slower. */
 export const LATENCY_EDGES = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 1000, Infinity];
 
+interface Sample {
+  connections: number;
+  rss: number;
+  heapUsed: number;
+  loopDelayP99Ms: number;
+  at: number;
+}
+
 export class StatsSampler {
   private counts = LATENCY_EDGES.map(() => 0);
   private timer: NodeJS.Timeout | null = null;
+  private readonly latest = new Map<string, Sample>();
 
-  constructor(
-    private readonly hub: TelemetryHub,
-    private readonly instances: () => { serverId: string; port: number; online: boolean }[],
-  ) {}
+  constructor(private readonly hub: TelemetryHub) {
+    hub.subscribe((e) => {
+      if (e.t === 'sample') this.latest.set(e.serverId, e);
+      else if (e.t === 'instance-removed') this.latest.delete(e.serverId);
+    });
+  }
 
   /** Count one cross-instance delivery (called from the fleet). */
   latency(ms: number, crossInstance: boolean): void {
@@ -25,7 +35,7 @@ export class StatsSampler {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sample(), 1000);
+    this.timer = setInterval(() => this.publish(), 1000);
     this.timer.unref();
   }
 
@@ -34,18 +44,21 @@ export class StatsSampler {
     this.timer = null;
   }
 
-  private async sample(): Promise<void> {
+  private publish(): void {
     const counts = this.counts;
     this.counts = LATENCY_EDGES.map(() => 0);
-    // One request per online instance. In PM2 cluster mode the workers share a
-    // port and any of them may answer, so a sample is filed under whoever did.
-    const answers = await Promise.all(this.instances().filter((i) => i.online).map((i) => getHealth(i.port)));
-    const byServer = new Map<string, { serverId: string; connections: number; rss: number | null; heapUsed: number | null }>();
-    for (const h of answers) {
-      if (h) byServer.set(h.serverId, { serverId: h.serverId, connections: h.connections, rss: h.memory?.rss ?? null, heapUsed: h.memory?.heapUsed ?? null });
-    }
-    const instances = [...byServer.values()];
-    if (this.timer === null) return;
+    // Only instances that are up, and only samples from the last few seconds.
+    const online = new Set(this.hub.instanceList().filter((i) => i.online).map((i) => i.serverId));
+    const fresh = Date.now() - 3000;
+    const instances = [...this.latest]
+      .filter(([serverId, s]) => online.has(serverId) && s.at >= fresh)
+      .map(([serverId, s]) => ({
+        serverId,
+        connections: s.connections,
+        rss: s.rss,
+        heapUsed: s.heapUsed,
+        loopDelayP99Ms: s.loopDelayP99Ms,
+      }));
     this.hub.lab({
       t: 'stats',
       instances,

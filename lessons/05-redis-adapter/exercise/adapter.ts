@@ -1,34 +1,47 @@
-// Your version of server/app/adapter.ts. `npm run lab -- exercise 5` builds
-// the chat server with this file in its place and restarts the instances.
+// Lessons 5 and 8. The adapter is the only piece that makes several instances
+// act as one: `io.to(room).emit(...)` on s1 is published to Redis, and every
+// other instance emits it to its own members of that room.
 
-import { createClient } from 'redis';
 import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
-import type { Server } from 'socket.io';
-import type { AppConfig } from '../../../server/app/config.ts';
+import { createClient } from 'redis';
+import type { AppConfig } from './config.ts';
+import type { ChatIO } from './io.ts';
 
 /** Attach the configured adapter; returns a function that closes its Redis connections. */
-export async function attachAdapter(io: Server, config: AppConfig): Promise<() => Promise<void>> {
+export async function attachAdapter(io: ChatIO, config: AppConfig): Promise<() => Promise<void>> {
   if (config.adapter === 'none') return async () => {}; // in-memory: this process only
 
   const client = createClient({ url: config.redisUrl });
+  // Without an 'error' listener node-redis reports every failed reconnect as an
+  // unhandled error. It reconnects (and the adapter re-subscribes) on its own.
   client.on('error', (err: Error) => console.error(`[${config.serverId}] redis: ${err.message}`));
   const clients = [client];
 
   if (config.adapter === 'redis') {
-    // The pub/sub adapter needs two connections: one publishes, and one is
-    // kept in subscriber mode (a subscribed Redis connection can do nothing else).
+    // Classic pub/sub: fire and forget. A message published while Redis is
+    // down, or while an instance is disconnected from it, is simply lost.
+    // node-redis 6 speaks RESP3, where one connection may subscribe and still
+    // run commands; a second one keeps publishing off the subscriber's path.
     const subscriber = client.duplicate();
     subscriber.on('error', (err: Error) => console.error(`[${config.serverId}] redis (sub): ${err.message}`));
     clients.push(subscriber);
     await Promise.all([client.connect(), subscriber.connect()]);
-    // TODO: both connections are open, yet io.to(room).emit() still reaches
-    // only this instance's sockets. Hand them to Socket.IO as its adapter,
-    // using config.redisKey as the key prefix.
+    // TODO: both connections are open, and yet io.to(room).emit() still
+    // reaches only this instance's sockets: nothing tells Socket.IO to use
+    // them. Make a pub/sub adapter of them (createPubSubAdapter, with
+    // config.redisKey as its key prefix) and give it to io.
     void createPubSubAdapter;
   } else {
+    // Streams: every broadcast is appended to a Redis stream, so an instance
+    // (and, with connection state recovery, a client) can catch up on what it missed.
     await client.connect();
-    io.adapter(createStreamsAdapter(client, { streamName: `${config.redisKey}:stream`, sessionKeyPrefix: `${config.redisKey}:session:` }));
+    io.adapter(
+      createStreamsAdapter(client, {
+        streamName: `${config.redisKey}:stream`,
+        sessionKeyPrefix: `${config.redisKey}:session:`,
+      }),
+    );
   }
 
   return async () => {

@@ -18,15 +18,16 @@ const run = promisify(execFile);
 export type BalancedMode = Exclude<LoadBalancer, 'none'>;
 
 export interface NginxConfigInput {
-  mode: BalancedMode;
   listenPort: number;
   upstreamPorts: number[];
-  proxyReadTimeout: number;
-  websocketHeaders: boolean;
-  workerConnections: number;
   runDir: string;
-  /** The upstream block's template (default: nginx/upstream/<mode>.conf). */
-  upstreamFile?: string;
+  /** The files the config includes, as paths nginx can read, and their contents (for the generation). */
+  includes: { workers: IncludedFile; upstream: IncludedFile; proxy: IncludedFile };
+}
+
+export interface IncludedFile {
+  path: string;
+  content: string;
 }
 
 const nginxDir = path.join(repoRoot, 'nginx');
@@ -50,14 +51,11 @@ export function fill(template: string, values: Record<string, string>): string {
     .join('\n');
 }
 
-/** A config's generation: changes whenever anything that goes into it changes. */
-function generationOf(config: string): string {
-  return createHash('sha1').update(config).digest('hex').slice(0, 12);
-}
-
 export interface RenderedConfig {
   text: string;
-  /** Served by /nginx-health, to tell when a reload has taken over. */
+  /** The upstream's servers, written to servers.conf beside the config. */
+  servers: string;
+  /** Served by /nginx-health, to tell when a reload has taken over. Changes with any included file. */
   generation: string;
 }
 
@@ -65,24 +63,22 @@ export function renderNginxConfig(input: NginxConfigInput): RenderedConfig {
   const servers = input.upstreamPorts
     // Mark an instance failed after one refused connection and retry it after 2 s,
     // so a killed instance's clients move on quickly.
-    .map((port) => `        server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`)
+    .map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`)
     .join('\n');
-  const upstreamFile = input.upstreamFile ?? path.join(nginxDir, 'upstream', `${input.mode}.conf`);
-  const upstream = fill(readFileSync(upstreamFile, 'utf8'), { servers }).trimEnd();
-  const websocketHeaders = input.websocketHeaders
-    ? '            proxy_set_header Upgrade $http_upgrade;\n            proxy_set_header Connection $connection_upgrade;'
-    : '            # Upgrade/Connection headers deliberately NOT forwarded: clients stay on polling.';
   const values = {
     run_dir: input.runDir,
-    upstream,
     listen: `127.0.0.1:${input.listenPort}`,
-    websocket_headers: websocketHeaders,
-    proxy_read_timeout: String(input.proxyReadTimeout),
-    worker_connections: String(input.workerConnections),
+    workers_conf: input.includes.workers.path,
+    upstream_conf: input.includes.upstream.path,
+    proxy_conf: input.includes.proxy.path,
   };
   const template = readFileSync(path.join(nginxDir, 'lab.conf.template'), 'utf8');
-  const generation = generationOf(fill(template, { ...values, generation: '' }));
-  return { text: fill(template, { ...values, generation }), generation };
+  const { workers, upstream, proxy } = input.includes;
+  const generation = createHash('sha1')
+    .update([fill(template, { ...values, generation: '' }), servers, workers.content, upstream.content, proxy.content].join('\0'))
+    .digest('hex')
+    .slice(0, 12);
+  return { text: fill(template, { ...values, generation }), servers: `${servers}\n`, generation };
 }
 
 /** Ask nginx, on a fresh connection each time, which config generation serves it. */
@@ -101,19 +97,35 @@ function servedGeneration(port: number): Promise<string | null> {
 export const nginxConfPath = (runDir: string): string => path.join(runDir, 'nginx.conf');
 const args = (runDir: string): string[] => ['-p', runDir, '-c', nginxConfPath(runDir), '-e', path.join(runDir, 'nginx-error.log')];
 
-/** Write the config and check it with `nginx -t`; a config nginx rejects never replaces a working one. */
-export async function writeAndTest(bin: string, runDir: string, config: string): Promise<void> {
+/**
+ * Write the config and check it with `nginx -t`; a config nginx rejects never
+ * replaces a working one. An error inside an included file names that file
+ * (the learner's), as the repo names it.
+ */
+export async function writeAndTest(bin: string, runDir: string, config: RenderedConfig | string): Promise<void> {
+  const { text, servers } = typeof config === 'string' ? { text: config, servers: '' } : config;
   mkdirSync(path.join(runDir, 'nginx-tmp'), { recursive: true });
   const file = nginxConfPath(runDir);
   const candidate = `${file}.candidate`;
-  writeFileSync(candidate, config);
+  writeFileSync(candidate, text);
+  writeFileSync(path.join(runDir, 'servers.conf'), servers);
   try {
     await run(bin, ['-t', '-q', '-p', runDir, '-c', candidate, '-e', path.join(runDir, 'nginx-error.log')]);
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? String(err);
-    throw new LabError(`nginx rejected the rendered config (${candidate}):\n${stderr.trim()}`);
+    const stderr = ((err as { stderr?: string }).stderr ?? String(err)).trim();
+    // "… in /tmp/run/sources/nginx/proxy.conf:12" → "… in nginx/proxy.conf:12"
+    const named = stderr
+      .replaceAll(`${path.join(runDir, 'sources')}/`, '')
+      .replaceAll(`${repoRoot}/`, '')
+      .replace(/^nginx: configuration file .* test failed$/m, '')
+      .trim();
+    const where = /in ((?:nginx|\.lab)\/[\w./-]+):(\d+)/.exec(named);
+    throw new LabError(
+      `nginx rejected the config:\n  ${named.replaceAll('\n', '\n  ')}`,
+      where ? `fix ${where[1]} line ${where[2]}, then save` : `see ${candidate}`,
+    );
   }
-  writeFileSync(file, config);
+  writeFileSync(file, text);
 }
 
 export const nginxMarker = (runDir: string): string => `-p ${runDir}`;

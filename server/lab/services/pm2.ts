@@ -1,33 +1,13 @@
 // PM2 runs the chat instances, exactly as it would in production, but with
 // the lab's own PM2_HOME so the lab never touches a learner's other PM2 apps.
-// The app definitions come from ecosystem.config.js: one source of truth for
-// `pm2 start ecosystem.config.js` and for the lab.
+// The app definitions come from ecosystem.config.js (see ecosystem.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { LabError } from '../errors.ts';
 import { isAlive, isOurs, stopProcess } from '../processes.ts';
 import { repoRoot } from '../settings.ts';
-
-const require = createRequire(import.meta.url);
-
-/** What ecosystem.config.js exports besides `apps`. */
-interface Ecosystem {
-  /** Bundles server/app; returns the path of the bundle (named by its content). */
-  buildServer(): string;
-  serverBuildOptions(): Record<string, unknown>;
-  writeBundle(code: Uint8Array): string;
-  instanceApp(opts: { serverId: string; port: number; script: string; env: Record<string, string>; interpreter?: string }): Pm2AppDef;
-  clusterApp(opts: { name: string; instances: number; port: number; script: string; env: Record<string, string> }): Pm2AppDef;
-}
-export interface Pm2AppDef {
-  name: string;
-  script: string;
-  env: Record<string, string>;
-  [key: string]: unknown;
-}
-export const ecosystem = require(path.join(repoRoot, 'ecosystem.config.js')) as Ecosystem;
+import type { Pm2App } from './ecosystem.ts';
 
 export interface Pm2Process {
   /** The PM2 app's name. In fork mode, the instance's serverId. */
@@ -44,13 +24,14 @@ export interface Pm2Process {
   restarts: number;
   /** ms between PM2's SIGINT and its SIGKILL. */
   killTimeout: number;
+  execMode: 'fork' | 'cluster';
 }
 
 // The parts of PM2's programmatic API the lab uses (pm2 ships no types for `custom`).
 interface Pm2Api {
   connect(cb: (err: Error | null) => void): void;
   disconnect(cb: () => void): void;
-  start(app: Pm2AppDef, cb: (err: Error | null) => void): void;
+  start(app: Pm2App, cb: (err: Error | null) => void): void;
   delete(name: string, cb: (err: Error | null) => void): void;
   stop(name: string | number, cb: (err: Error | null) => void): void;
   restart(name: string | number, cb: (err: Error | null) => void): void;
@@ -88,17 +69,21 @@ export class Pm2 {
     return raw.map((p) => ({
       name: p.name,
       pmId: p.pm_id,
-      serverId: p.pm2_env.exec_mode === 'cluster_mode' ? `s${(p.pm2_env.NODE_APP_INSTANCE ?? 0) + 1}` : p.name,
+      serverId:
+        p.pm2_env.exec_mode === 'cluster_mode'
+          ? `s${(p.pm2_env.NODE_APP_INSTANCE ?? 0) + 1}`
+          : (p.pm2_env.env?.SERVER_ID ?? p.name),
       script: String(p.pm2_env.pm_exec_path ?? ''),
       pid: p.pid,
       online: p.pm2_env.status === 'online',
       env: { ...(p.pm2_env.env ?? {}), ...pickStrings(p.pm2_env) },
       restarts: p.pm2_env.restart_time ?? 0,
       killTimeout: Number(p.pm2_env.kill_timeout),
+      execMode: p.pm2_env.exec_mode === 'cluster_mode' ? 'cluster' : 'fork',
     }));
   }
 
-  async start(app: Pm2AppDef): Promise<void> {
+  async start(app: Pm2App): Promise<void> {
     await call<void>((cb) => this.need().start(app, cb));
   }
 

@@ -4,8 +4,8 @@
 // and passes them on to subscribers (the UI's event stream). `lab status` and
 // the UI both read this model, so they cannot disagree.
 
-import type { AdapterKind, Broadcast, Transport } from '../../app/config.ts';
-import type { InstanceEvent, LabEvent, OmitFrom, TelemetryEvent } from './events.ts';
+import type { BroadcastKind, Transport } from '../../app/config.ts';
+import type { InstanceEvent, LabEvent, OmitFrom, SeenAdapter, TelemetryEvent } from './events.ts';
 
 export interface InstanceView {
   serverId: string;
@@ -13,8 +13,8 @@ export interface InstanceView {
   pid: number | null;
   online: boolean;
   draining: boolean;
-  adapter: AdapterKind | null;
-  broadcast: Broadcast | null;
+  adapter: SeenAdapter | null;
+  broadcast: BroadcastKind | null;
 }
 
 export interface ClientView {
@@ -41,6 +41,18 @@ export interface MessageView {
   expected: string[];
   /** clientId → the instance that wrote the message to it. */
   delivered: Record<string, string>;
+  /** When the origin handed it to the adapter (null: nothing carried it to other instances). */
+  publishedAt: number | null;
+  /** serverId → when that instance first wrote it to one of its clients. */
+  writtenAt: Record<string, number>;
+}
+
+/** The lesson the learner is on, and what its last check run said: state on the one stream. */
+export interface LessonState {
+  current: string | null;
+  checking: boolean;
+  lastCheck: Extract<LabEvent, { t: 'checked' }> | null;
+  watch: { file: string | null; state: string } | null;
 }
 
 export interface HubSnapshot {
@@ -50,6 +62,7 @@ export interface HubSnapshot {
   redis: { port: number; running: boolean } | null;
   nginx: { port: number; mode: string | null } | null;
   stage: { id: string; lesson: string | null; phase: string } | null;
+  lesson: LessonState;
 }
 
 const MAX_MESSAGES = 500;
@@ -67,16 +80,23 @@ export class TelemetryHub {
   private redis: HubSnapshot['redis'] = null;
   private nginx: HubSnapshot['nginx'] = null;
   private stage: HubSnapshot['stage'] = null;
+  private lesson: LessonState = { current: null, checking: false, lastCheck: null, watch: null };
+  /** clientId → serverId → when it last connected there (bounded): who the learner's tests were. */
+  private readonly seen = new Map<string, { serverId: string; at: number }>();
+  private checkRuns = 0;
 
   /** Rebuild a hub from a snapshot (the UI does this, then applies the live stream). */
   static fromSnapshot(snap: HubSnapshot): TelemetryHub {
     const hub = new TelemetryHub();
     for (const i of snap.instances) hub.instances.set(i.serverId, { ...i });
     for (const c of snap.clients) hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms], joinedAt: { ...c.joinedAt } });
-    for (const m of snap.messages) hub.messages.set(m.msgId, { ...m, expected: [...m.expected], delivered: { ...m.delivered } });
+    for (const m of snap.messages) {
+      hub.messages.set(m.msgId, { ...m, expected: [...m.expected], delivered: { ...m.delivered }, writtenAt: { ...m.writtenAt } });
+    }
     hub.redis = snap.redis;
     hub.nginx = snap.nginx;
     hub.stage = snap.stage;
+    hub.lesson = { ...snap.lesson };
     return hub;
   }
 
@@ -112,7 +132,20 @@ export class TelemetryHub {
       redis: this.redis,
       nginx: this.nginx,
       stage: this.stage,
+      lesson: { ...this.lesson },
     };
+  }
+
+  /** A number for each check run, so check clients and their message ids never repeat in one lab run. */
+  nextCheckRun(): number {
+    return ++this.checkRuns;
+  }
+
+  /** Clients that connected since `since` (ms epoch), by name, and the instance they reached. */
+  clientsSeenSince(since: number): { clientId: string; serverId: string }[] {
+    return [...this.seen]
+      .filter(([, s]) => s.at >= since)
+      .map(([clientId, s]) => ({ clientId, serverId: s.serverId }));
   }
 
   /** Why a client that was expected to receive a message did not, as far as the lab can tell. */
@@ -159,10 +192,23 @@ export class TelemetryHub {
         this.dropClientsOf(e.serverId);
         this.instances.delete(e.serverId);
         break;
+      case 'lesson':
+        this.lesson = { ...this.lesson, current: e.lesson, lastCheck: null };
+        this.messages.clear();
+        break;
+      case 'checking':
+        this.lesson = { ...this.lesson, current: e.lesson, checking: true };
+        break;
+      case 'checked':
+        this.lesson = { ...this.lesson, current: e.lesson, checking: false, lastCheck: e };
+        break;
+      case 'watch':
+        this.lesson = { ...this.lesson, watch: e.state === 'stopped' ? null : { file: e.file, state: e.state } };
+        break;
       case 'progress':
       case 'fleet':
       case 'stats':
-      case 'checked':
+      case 'predicted':
       case 'handshake-failed':
         break;
       default:
@@ -180,6 +226,8 @@ export class TelemetryHub {
         break;
       }
       case 'connected':
+        this.seen.set(e.clientId, { serverId: e.serverId, at: e.at });
+        if (this.seen.size > 5000) this.seen.delete(this.seen.keys().next().value!);
         this.clients.set(e.socketId, {
           socketId: e.socketId,
           clientId: e.clientId,
@@ -222,12 +270,13 @@ export class TelemetryHub {
           const joined = c.joinedAt[e.room];
           if (joined !== undefined && joined <= e.at && !m.expected.includes(c.clientId)) m.expected.push(c.clientId);
         }
-        Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at });
+        Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at, publishedAt: e.publishedAt });
         break;
       }
       case 'delivered':
         for (const d of e.deliveries) {
-          const m = this.messageRecord(d.msgId, e.at);
+          const m = this.messageRecord(d.msgId, d.at);
+          m.writtenAt[e.serverId] ??= d.at;
           for (const socketId of d.socketIds) {
             const clientId = this.clients.get(socketId)?.clientId ?? socketId;
             m.delivered[clientId] = e.serverId;
@@ -242,6 +291,7 @@ export class TelemetryHub {
         break;
       }
       case 'refused':
+      case 'sample':
         break;
     }
   }
@@ -249,7 +299,7 @@ export class TelemetryHub {
   private messageRecord(msgId: string, at: number): MessageView {
     let m = this.messages.get(msgId);
     if (!m) {
-      m = { msgId, room: '', from: '', origin: '', at, expected: [], delivered: {} };
+      m = { msgId, room: '', from: '', origin: '', at, expected: [], delivered: {}, publishedAt: null, writtenAt: {} };
       this.messages.set(msgId, m);
       if (this.messages.size > MAX_MESSAGES) this.messages.delete(this.messages.keys().next().value!);
     }

@@ -1,0 +1,15 @@
+// One way to say what is wrong in a data file: the file, the field's path,
+// and the problem, e.g.
+//   lessons/05-redis-adapter/lesson.json stages[0].pingIntervalMs: too small: expected >= 100, got 5
+
+import type { z } from 'zod';
+
+export function formatIssue(where: string, issue: z.core.$ZodIssue): string {
+  const field = issue.path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${where}${field ? ` ${field}` : ''}: ${message}`;
+}
