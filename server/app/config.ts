@@ -34,7 +34,7 @@ export const SETTINGS = {
     'SERVER_ID',
     z
       .string()
-      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'lower-case letters, digits and dashes, starting with a letter')
+      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter')
       .optional()
       .describe('Stable, human-readable id (s1, s2, …), shown to every client; default: from the port, s1 on 3001'),
   ),
@@ -110,6 +110,9 @@ export function toEnv(values: Partial<Record<SettingName, unknown>>): Record<str
   }
   return env;
 }
+
+/** Every setting at its default (as an instance with no environment would run). */
+export const defaultConfig = (): AppConfig => readConfig({});
 
 /** A bad value: the instance stops before it starts, with this one line. */
 export class ConfigError extends Error {}

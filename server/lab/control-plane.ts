@@ -117,7 +117,7 @@ export class ControlPlane {
       }
       if (req.method === 'POST' && Object.hasOwn(API_BODIES, name)) {
         this.checkToken(req.headers['x-lab-token']);
-        const parsed = API_BODIES[name as ApiName].safeParse(await readJson(req));
+        const parsed = API_BODIES[name as ApiName].safeParse(await readJson(req), { reportInput: true });
         if (!parsed.success) {
           throw new HttpError(400, parsed.error.issues.map((i) => formatIssue(`/api/${name}`, i)).join('; '));
         }

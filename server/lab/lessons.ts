@@ -170,7 +170,7 @@ export function parseLesson(raw: unknown, dir: string): Lesson {
       }
     });
   }
-  const parsed = lessonSchema.safeParse(raw);
+  const parsed = lessonSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     throw new LabError(
       parsed.error.issues.map((issue) => formatIssue(where, issue)).join('\n'),

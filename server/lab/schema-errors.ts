@@ -11,5 +11,13 @@ export function formatIssue(where: string, issue: z.core.$ZodIssue): string {
   );
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return `${where}${field ? ` ${field}` : ''}: ${message}`;
+  // With { reportInput: true }, each issue carries the value that was refused.
+  const input = (issue as { input?: unknown }).input;
+  const got = input !== undefined && issue.code !== 'unrecognized_keys' ? `, got ${short(input)}` : '';
+  return `${where}${field ? ` ${field}` : ''}: ${message}${got}`;
+}
+
+function short(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }

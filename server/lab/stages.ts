@@ -55,7 +55,7 @@ export const ALIASES = { start: 'start', scaled: 'scaled' } as const;
 
 /** Validate one stage as written in a lesson file; a problem names the file and field. */
 export function parseStage(raw: unknown, lesson: string, where: string): Stage {
-  const parsed = stageSchema.safeParse(raw);
+  const parsed = stageSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     throw new LabError(
       parsed.error.issues.map((issue) => formatIssue(where, issue)).join('\n'),

@@ -49,7 +49,9 @@ export function writeBenchLessons(): string {
     target: 'scaled',
     checks: [{ id: 'up', title: 'instances are up', kind: 'instances', min: 1 }],
     hints: [],
+    exercise: { task: 'none', files: [{ path: 'server/app/adapter.ts', start: 'start.ts' }] },
   };
+  writeFileSync(path.join(dir, '01-bench', 'start.ts'), '// the bench has no exercise\n');
   writeFileSync(path.join(dir, '01-bench', 'lesson.json'), JSON.stringify(lesson, null, 2));
   return dir;
 }
@@ -63,6 +65,7 @@ export async function benchSettings(): Promise<LabSettings> {
     externalRedisUrl: null,
     lessonsDir: path.join(repoRoot, 'lessons'), // replaced by the bench's own
     fleetSources: 'auto',
+    sources: 'pristine',
   };
 }
 

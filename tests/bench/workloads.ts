@@ -3,7 +3,7 @@
 
 import { instancePort } from '../../server/lab/settings.ts';
 import { sourceAddress } from '../../server/lab/fleet.ts';
-import { ecosystem } from '../../server/lab/services/pm2.ts';
+import { getHealth, getMemory } from '../../server/lab/health.ts';
 import { ClientPool, entryFor, join, placeSenderAndReceivers, placeSpread, spreadOf, type Entry } from './clients.ts';
 import { CONFIGS, cpuTargets, ms, type BenchConfig, type BenchContext } from './context.ts';
 import { CpuMeter, rssBytes } from './cpu.ts';
@@ -178,7 +178,8 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
     config: config.id,
     label: config.label,
     transports: ['websocket'],
-    gcAvailable: gcRequested(),
+    // The lab runs every instance with --expose-gc (reconciler.ts), so /lab/memory?gc=1 really collects.
+    gcAvailable: true,
     levels,
     perConnection,
     meanKB: meanPerConnection(levels),
@@ -193,35 +194,15 @@ async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<MemoryS
   const samples = await Promise.all(
     ports.map(async (port) => {
       // Twice: the first collection may leave garbage that only a second one frees.
-      await health(port);
-      const h = await health(port);
-      if (!h.memory) throw new Error(`instance on ${port}: /health has no "memory" field (server/app/server.ts predates the bench)`);
-      return { serverId: h.serverId, pid: h.pid, connections: h.connections, heapUsed: h.memory.heapUsed, rss: rssBytes(h.pid) ?? h.memory.rss };
+      await getMemory(port, { gc: true, timeoutMs: 5000 });
+      const m = await getMemory(port, { gc: true, timeoutMs: 5000 });
+      const h = await getHealth(port, { timeoutMs: 5000 });
+      if (!m || !h) throw new Error(`instance on ${port} did not answer /lab/memory and /health`);
+      return { serverId: h.serverId, pid: h.pid, connections: m.connections, heapUsed: m.heapUsed, rss: rssBytes(h.pid) ?? m.rss };
     }),
   );
   ctx.checkAbort();
   return samples.sort((a, b) => a.serverId.localeCompare(b.serverId));
-}
-
-/**
- * Whether the instances run with --expose-gc, so /health?gc=1 really collects.
- * PM2 renames the process, so its command line cannot tell; the app definition can.
- */
-function gcRequested(): boolean {
-  const app = ecosystem.instanceApp({ serverId: 'probe', port: 1, script: 'probe.mjs', env: {} });
-  return Array.isArray(app.node_args) && app.node_args.includes('--expose-gc');
-}
-
-interface Health {
-  serverId: string;
-  pid: number;
-  connections: number;
-  memory?: { rss: number; heapUsed: number };
-}
-
-async function health(port: number): Promise<Health> {
-  const res = await fetch(`http://127.0.0.1:${port}/health?gc=1`, { signal: AbortSignal.timeout(5000) });
-  return (await res.json()) as Health;
 }
 
 /** Per instance: (memory at `to` − memory at `from`) ÷ the connections added there. Default: from 0 to the highest level. */

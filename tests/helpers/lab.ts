@@ -29,6 +29,8 @@ export async function testSettings(): Promise<LabSettings> {
     externalRedisUrl: null,
     lessonsDir: path.join(repoRoot, 'lessons'),
     fleetSources: 'auto',
+    // The lab as committed: the tests never depend on what a learner has edited.
+    sources: 'pristine',
   };
 }
 
@@ -48,7 +50,9 @@ export function lessonsWith(stages: object[], lesson: { begin?: string; target?:
     target: lesson.target ?? 'start',
     checks: [{ id: 'up', title: 'up', kind: 'instances', min: 1 }],
     hints: [],
+    exercise: { task: 'none', files: [{ path: 'server/app/adapter.ts', start: 'start.ts' }] },
   };
+  writeFileSync(path.join(dir, '01-test', 'start.ts'), '// a start file\n');
   writeFileSync(path.join(dir, '01-test', 'lesson.json'), JSON.stringify(data));
   return dir;
 }

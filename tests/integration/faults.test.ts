@@ -42,8 +42,7 @@ describe('faults: crash, stop and start instances and Redis', () => {
     assert.equal(lab.status().redis!.running, true);
   });
 
-  test('unknown faults and instances are clear errors', async () => {
+  test('unknown instances are clear errors', async () => {
     await assert.rejects(lab.fault({ target: 'instance', serverId: 's9', fault: 'crash' }), /no instance "s9" in this stage/);
-    await assert.rejects(lab.fault({ target: 'moon', fault: 'crash' }), /unknown fault/);
   });
 });

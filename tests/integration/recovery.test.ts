@@ -52,8 +52,8 @@ async function sendSeries(lab: Lab, from: FleetClient, prefix: string, count: nu
   const ids: string[] = [];
   for (let i = 1; i <= count; i++) {
     const ack = await lab.fleet.send(from.id, 'lobby', `${prefix}${i}`);
-    assert.equal(ack.ok, true, ack.error);
-    ids.push(ack.msgId!);
+    assert.ok(ack.ok, ack.ok ? '' : ack.error);
+    ids.push(ack.msgId);
     await sleep(gapMs);
   }
   return ids;
@@ -87,7 +87,7 @@ describe('delivery guarantees across a 10 s absence, a Redis outage and a drain'
     await until('cross-instance delivery resumes', async () => {
       const ack = await lab.fleet.send(clients[0]!.id, 'lobby', 'probe');
       await sleep(200);
-      return clients.every((c) => counts.get(c.id)!.has(ack.msgId!));
+      return ack.ok && clients.every((c) => counts.get(c.id)!.has(ack.msgId));
     }, 15_000);
     const sent = await sendSeries(lab, clients[1]!, 'after-outage-', 10, 50);
     await until('all delivered', () => clients.every((c) => sent.every((m) => counts.get(c.id)!.has(m))), 5000);

@@ -32,12 +32,12 @@ describe('stage "scaled": three instances, ip_hash, Redis adapter', () => {
 
     for (const sender of clients.slice(0, 3)) {
       const ack = await lab.fleet.send(sender.id, 'lobby', `from ${sender.id}`);
-      assert.equal(ack.ok, true, ack.error);
-      await until(`everyone receives ${ack.msgId}`, () => clients.every((c) => c.received.has(ack.msgId!)));
-      for (const c of clients) assert.equal(c.received.get(ack.msgId!)!.serverId, sender.serverId, 'serverId names the origin instance');
+      assert.ok(ack.ok, ack.ok ? '' : ack.error);
+      await until(`everyone receives ${ack.msgId}`, () => clients.every((c) => c.received.has(ack.msgId)));
+      for (const c of clients) assert.equal(c.received.get(ack.msgId)!.serverId, sender.serverId, 'serverId names the origin instance');
       // The lab saw the hop: delivered by instances other than the origin.
-      await until('delivery telemetry', () => Object.keys(lab.hub.message(ack.msgId!)?.delivered ?? {}).length === 6);
-      const deliverers = new Set(Object.values(lab.hub.message(ack.msgId!)!.delivered));
+      await until('delivery telemetry', () => Object.keys(lab.hub.message(ack.msgId)?.delivered ?? {}).length === 6);
+      const deliverers = new Set(Object.values(lab.hub.message(ack.msgId)!.delivered));
       assert.equal(deliverers.size, 3);
     }
   });

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { defaults, ENV } from '../../server/app/config.ts';
+import { defaultConfig, ENV } from '../../server/app/config.ts';
+
+const defaults = defaultConfig();
 import { repoRoot } from '../../server/lab/settings.ts';
 
 const deployDir = path.join(repoRoot, 'lessons', '14-beyond-one-machine', 'deploy');
@@ -97,7 +99,7 @@ const envValue = (name: string): string | undefined => env.get(name)?.value;
 const app = {
   port: Number(envValue(ENV.port)),
   drainMs: Number(envValue(ENV.drainMs) ?? defaults.drainMs),
-  heartbeatS: (Number(envValue(ENV.pingInterval) ?? defaults.pingInterval) + Number(envValue(ENV.pingTimeout) ?? defaults.pingTimeout)) / 1000,
+  heartbeatS: (Number(envValue(ENV.pingIntervalMs) ?? defaults.pingIntervalMs) + Number(envValue(ENV.pingTimeoutMs) ?? defaults.pingTimeoutMs)) / 1000,
 };
 
 /** A pod port reference (number or name) as the number the container listens on. */

@@ -21,9 +21,9 @@ function twoInstances(): TelemetryHub {
 describe('telemetry hub', () => {
   test('expected vs delivered, whichever report arrives first', () => {
     const hub = twoInstances();
-    hub.publish({ t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm1', socketIds: ['b'] }] }); // before 'received'
-    hub.publish({ t: 'received', serverId: 's1', at, msgId: 'm1', room: 'lobby', from: 'alice', socketId: 'a' });
-    hub.publish({ t: 'delivered', serverId: 's1', at, deliveries: [{ msgId: 'm1', socketIds: ['a'] }] });
+    hub.publish({ t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm1', socketIds: ['b'], at }] }); // before 'received'
+    hub.publish({ t: 'received', serverId: 's1', at, msgId: 'm1', room: 'lobby', from: 'alice', socketId: 'a', publishedAt: null });
+    hub.publish({ t: 'delivered', serverId: 's1', at, deliveries: [{ msgId: 'm1', socketIds: ['a'], at }] });
     const m = hub.message('m1')!;
     assert.equal(m.origin, 's1');
     assert.deepEqual(m.expected.sort(), ['alice', 'bob', 'carol']);
@@ -34,7 +34,7 @@ describe('telemetry hub', () => {
     const hub = twoInstances();
     hub.publish(connect('s2', 'd', 'dave'));
     // s1 reports a message sent at t=100 before s2 reports that dave joined at t=50:
-    hub.publish({ t: 'received', serverId: 's1', at: 100, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a' });
+    hub.publish({ t: 'received', serverId: 's1', at: 100, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a', publishedAt: null });
     hub.publish(join('s2', 'd', 'lobby', 50));
     // ...and erin, who joined after the message, is not expected to have it.
     hub.publish(connect('s2', 'e', 'erin'));
@@ -42,7 +42,7 @@ describe('telemetry hub', () => {
     assert.deepEqual(hub.message('m')!.expected.sort(), ['alice', 'bob', 'carol', 'dave']);
     // A delivery proves membership even if the join report never came.
     hub.publish(connect('s1', 'f', 'frank'));
-    hub.publish({ t: 'delivered', serverId: 's1', at: 101, deliveries: [{ msgId: 'm', socketIds: ['f'] }] });
+    hub.publish({ t: 'delivered', serverId: 's1', at: 101, deliveries: [{ msgId: 'm', socketIds: ['f'], at }] });
     assert.ok(hub.message('m')!.expected.includes('frank'));
   });
 
@@ -55,7 +55,7 @@ describe('telemetry hub', () => {
 
   test('the reason for a missing delivery is what the lab knows', () => {
     const hub = twoInstances();
-    hub.publish({ t: 'received', serverId: 's1', at: 5, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a' });
+    hub.publish({ t: 'received', serverId: 's1', at: 5, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a', publishedAt: null });
     assert.equal(hub.missingReason(hub.message('m')!, 'bob'), 'no adapter: s1 cannot reach s2');
     hub.publish({ t: 'instance-up', serverId: 's1', at, pid: 10, port: 3001, adapter: 'redis', broadcast: 'rooms' });
     hub.lab({ t: 'redis', port: 6390, running: false });
@@ -84,8 +84,8 @@ describe('telemetry hub', () => {
     const copy = TelemetryHub.fromSnapshot(JSON.parse(JSON.stringify(hub.snapshot())));
     const more: InstanceEvent[] = [
       { t: 'upgraded', serverId: 's1', at, socketId: 'a', transport: 'websocket' },
-      { t: 'received', serverId: 's2', at, msgId: 'm2', room: 'lobby', from: 'bob', socketId: 'b' },
-      { t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm2', socketIds: ['b', 'c'] }] },
+      { t: 'received', serverId: 's2', at, msgId: 'm2', room: 'lobby', from: 'bob', socketId: 'b', publishedAt: null },
+      { t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm2', socketIds: ['b', 'c'], at }] },
     ];
     for (const e of more) {
       hub.publish(e);
