@@ -1,19 +1,26 @@
-// Lesson 6's stage: PM2 cluster mode, three workers sharing one port behind
-// nginx. What the lesson claims must hold on the real stack: the workers are
-// s1–s3 on one port, WebSocket clients connect (one connection, one worker),
-// polling sessions break, a crashed worker comes back, and switching to fork
-// mode (and back) leaves exactly the right PM2 apps.
+// Lesson 6's start state: ecosystem.config.js asks PM2 for cluster mode, three
+// workers sharing one port behind nginx. What the lesson claims must hold on
+// the real stack: the workers are s1–s3 on one port, WebSocket clients connect
+// (one connection, one worker), polling sessions break, a crashed worker comes
+// back, and the learner's fix (fork mode) leaves exactly the right PM2 apps.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Lab } from '../../server/lab/lab.ts';
 import { describeConnectError } from '../../server/lab/fleet.ts';
 import { isAlive } from '../../server/lab/processes.ts';
+import { repoRoot } from '../../server/lab/settings.ts';
 import { connectClient, startLab, until } from '../helpers/lab.ts';
+
+const clusterMode = readFileSync(path.join(repoRoot, 'lessons/06-pm2-cluster/exercise/ecosystem.config.js'), 'utf8');
 
 describe('PM2 cluster mode (lesson 6)', () => {
   let lab: Lab;
   before(async () => {
-    lab = await startLab('pm2-cluster');
+    lab = await startLab('scaled');
+    lab.sources.overlay('ecosystem.config.js', clusterMode);
+    await lab.applyEdits({ rolling: false });
   });
   after(() => lab?.down());
   const nginx = (): string => `http://127.0.0.1:${lab.settings.ports.nginx}`;
@@ -56,13 +63,15 @@ describe('PM2 cluster mode (lesson 6)', () => {
     await until('s2 back under a new pid', () => instance('s2').online && instance('s2').pid !== pid, 10_000);
   });
 
-  test('fork mode replaces the cluster app with one app per port, and back', async () => {
-    const toFork = await lab.setStage('scaled');
-    assert.ok(toFork.includes('chat-cluster: stop'), toFork.join('; '));
+  test("the learner's fix (fork mode) replaces the cluster app with one app per port, and back", async () => {
+    lab.sources.overlay('ecosystem.config.js', null); // the committed file: fork mode
+    const toFork = await lab.applyEdits({ rolling: false });
+    assert.ok(toFork.some((line) => /: stop$/.test(line)), toFork.join('; '));
     const base = lab.settings.ports.instanceBase;
     assert.deepEqual(lab.status().instances.map((i) => [i.serverId, i.port]), [['s1', base], ['s2', base + 1], ['s3', base + 2]]);
-    const toCluster = await lab.setStage('pm2-cluster');
-    assert.ok(toCluster.some((line) => /chat-cluster: start 3 workers in cluster mode, all on \d+/.test(line)), toCluster.join('; '));
+    lab.sources.overlay('ecosystem.config.js', clusterMode);
+    const toCluster = await lab.applyEdits({ rolling: false });
+    assert.ok(toCluster.some((line) => /start 3 workers in cluster mode, all on \d+/.test(line)), toCluster.join('; '));
     assert.deepEqual(lab.status().instances.map((i) => [i.serverId, i.port]), [['s1', base], ['s2', base], ['s3', base]]);
   });
 });

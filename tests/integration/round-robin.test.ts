@@ -1,8 +1,16 @@
 // Lesson 3's failure: round robin without stickiness breaks the polling handshake.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Lab } from '../../server/lab/lab.ts';
+import { repoRoot } from '../../server/lab/settings.ts';
 import { connectClient, startLab, until } from '../helpers/lab.ts';
+
+const websocketOnly = readFileSync(
+  path.join(repoRoot, 'lessons/03-round-robin/exercise/client-options.solution.ts'),
+  'utf8',
+);
 
 describe('stage "round-robin": nginx round robin, no stickiness', () => {
   let lab: Lab;
@@ -60,10 +68,24 @@ describe('stage "round-robin": nginx round robin, no stickiness', () => {
     for (const c of clients) c.socket.close();
   });
 
-  test('switching to the websocket-only stage moves the fleet there, and it connects', async () => {
+  test("lesson 3's fix: with websocket-only client options the fleet reconnects, and connects", async () => {
     await lab.fleet.add(3, { timeoutMs: 1000 });
-    await lab.setStage('round-robin-websocket');
+    assert.ok(lab.fleet.list().every((c) => !c.socket.connected), 'polling first cannot connect through round robin');
+    lab.sources.overlay('server/app/client-options.ts', websocketOnly);
+    const report = await lab.applyEdits({ rolling: true });
+    assert.match(report.join('; '), /fleet: 3 clients reconnected \(new client options\)/);
     await until('fleet connected', () => lab.fleet.list().every((c) => c.socket.connected), 8000);
     assert.ok(lab.fleet.list().every((c) => c.transport === 'websocket'));
+    lab.fleet.remove();
+  });
+
+  test('new clients take the current client options even when the fleet was empty when they changed', async () => {
+    lab.sources.overlay('server/app/client-options.ts', null); // polling first again
+    await lab.applyEdits({ rolling: true });
+    lab.sources.overlay('server/app/client-options.ts', websocketOnly);
+    await lab.applyEdits({ rolling: true }); // nobody to reconnect
+    const added = await lab.fleet.add(3, { timeoutMs: 4000 });
+    assert.ok(added.every((c) => c.socket.connected && c.transport === 'websocket'), added.map((c) => c.lastError).join('; '));
+    lab.fleet.remove();
   });
 });

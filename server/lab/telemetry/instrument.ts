@@ -165,16 +165,18 @@ export function seenAdapter(io: Server): SeenAdapter {
 
 /**
  * A refused handshake (an io.use() middleware called next(err)) leaves as a
- * CONNECT_ERROR packet: "44" + JSON for the main namespace. Watching packets
- * on the raw engine connection sees it without touching the app's middleware.
+ * CONNECT_ERROR packet. On the wire it reads "44{…}" (engine.io message 4,
+ * Socket.IO CONNECT_ERROR 4); an engine packet's data holds the Socket.IO
+ * part only: "4{…}" for the main namespace. Watching packets on the raw
+ * engine connection sees it without touching the app's middleware.
  */
 function registerRefusals(io: Server, sender: Sender): void {
   io.engine.on('connection', (raw: { remoteAddress: string; on(e: 'packetCreate', f: (p: RawPacket) => void): void }) => {
     raw.on('packetCreate', (packet) => {
-      if (packet.type !== 'message' || typeof packet.data !== 'string' || !packet.data.startsWith('44')) return;
+      if (packet.type !== 'message' || typeof packet.data !== 'string' || !packet.data.startsWith('4{')) return;
       let reason = 'refused';
       try {
-        reason = (JSON.parse(packet.data.slice(2)) as { message?: string }).message ?? reason;
+        reason = (JSON.parse(packet.data.slice(1)) as { message?: string }).message ?? reason;
       } catch {
         /* not JSON: keep the plain word */
       }
