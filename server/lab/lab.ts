@@ -382,6 +382,7 @@ export class Lab {
           files: l.exercise.files.filter((f) => f.edit).map((f) => f.path),
         },
         predictions: l.predictions.map((p) => ({ id: p.id, question: p.question, choices: p.choices.map((c) => c.text) })),
+        hints: l.hints,
         readme: readReadme(l.dir),
       })),
     };

@@ -188,12 +188,12 @@ export class Reconciler {
   async desiredApps(stage: Stage): Promise<Pm2App[]> {
     const { sources } = this.deps;
     // Built afresh each time: an edit to server/app changes the bundle, so the spec.
-    const [script, probe] = await Promise.all([buildServer(sources), this.telemetry ? buildInstrument(sources) : null]);
+    const [script, probe] = await Promise.all([buildServer(sources), buildInstrument(sources)]);
     const apps = chatApps(sources, { instances: stage.instances, script, envOf: (i) => this.instanceEnv(stage, i) });
     for (const app of apps) {
       const own = typeof app.node_args === 'string' ? app.node_args.split(' ').filter(Boolean) : (app.node_args ?? []);
       // --expose-gc: the probe's /lab/memory?gc=1 measures live data only (npm run bench, lesson 13).
-      app.node_args = [...own, '--enable-source-maps', '--expose-gc', ...(probe ? ['--import', probe] : [])];
+      app.node_args = [...own, '--enable-source-maps', '--expose-gc', '--import', probe];
       app.cwd = repoRoot;
       app.interpreter = process.execPath;
       app.autorestart = true;

@@ -108,27 +108,39 @@ describe('the lab UI, in Chromium', () => {
     for (const id of onS2) assert.equal(await row.locator(`[data-missing="${id}"]`).textContent(), `${id}: no adapter: s1 cannot reach s2`);
   });
 
-  test('a lesson, walked through in the panel: open it, see the failure, fix it, Verify passes', async () => {
+  test('a lesson, walked through in the panel: open it, see the failure, do the exercise, Verify passes; a terminal check shows too', async () => {
     await ui.getByTestId('lesson-select').selectOption('02-split-brain');
     await ui.getByTestId('lesson-text').getByText('the split brain').first().waitFor();
+    assert.match((await ui.getByTestId('lesson-task').textContent()) ?? '', /tests\/learner\/cross-instance\.spec\.ts/);
     await ui.getByTestId('lesson-open').click();
     await ui.getByText('stage start · applied').waitFor({ timeout: 15_000 });
     await ui.getByTestId('lesson-verify').click();
-    await ui.locator('[data-testid="check-results"] li[data-ok="false"]').first().waitFor({ timeout: 15_000 });
+    await ui.locator('[data-testid="check-results"] li[data-ok="false"]').first().waitFor({ timeout: 30_000 });
     assert.equal(await ui.locator('[data-testid="check-results"] li[data-ok="true"]').count(), 0);
-    // The fix for this lesson is a second instance.
+    // The exercise: a second instance, and a test that catches the split (the solution, put in place from the panel).
     await ui.getByTestId('stage-select').selectOption('split');
     await ui.getByTestId('stage-apply').click();
     await ui.getByText('stage split · applied').waitFor({ timeout: 15_000 });
-    await ui.getByTestId('lesson-verify').click();
-    await until('both checks pass', async () => (await ui.locator('[data-testid="check-results"] li[data-ok="true"]').count()) === 2, 15_000);
+    ui.once('dialog', (d) => void d.accept());
+    await ui.getByTestId('lesson-solution').click();
+    const notice = ui.locator('#notice');
+    await until('the solution put in place', async () => /^solution of lesson \S+: (?!…)/.test((await notice.textContent()) ?? ''), 15_000);
+    assert.match((await notice.textContent()) ?? '', /: done$/);
+    // Checked from "the terminal" (the lab's API, as `npm run check` does): the panel shows it all the same.
+    const { results } = await lab.check('02-split-brain');
+    assert.ok(results.every((r) => r.ok), results.map((r) => `${r.id}: ${r.detail}`).join('; '));
+    await until('all checks shown passing', async () => (await ui.locator('[data-testid="check-results"] li[data-ok="true"]').count()) === results.length, 10_000);
+    await lab.putVersion('02-split-brain', 'start');
   });
 
   test('the timeline: paused, new events wait; step shows them one by one; scrub rewinds; live catches up', async () => {
-    const sender = lab.fleet.list().find((c) => c.socket.connected)!;
+    // Opening a lesson empties the fleet: this test brings its own clients.
+    await lab.setStage('scaled');
+    const [sender] = await lab.fleet.add(2, { rooms: ['lobby'] });
+    assert.ok(sender?.socket.connected, 'a connected sender');
     await ui.getByTestId('pause').click();
     await ui.getByText(/^paused · /).waitFor();
-    const ack = await lab.fleet.send(sender.id, 'lobby', 'while paused');
+    const ack = await lab.fleet.send(sender!.id, 'lobby', 'while paused');
     assert.equal(ack.ok, true);
     const row = ui.locator(`[data-msg-id="${ack.msgId}"]`);
     await until('events arrived', async () => /^paused · (\d+)\/(\d+)/.test((await ui.locator('#position').textContent()) ?? '') && !(await row.count()));

@@ -9,7 +9,7 @@ import { act, eventsUrl } from './api.ts';
 import { Charts } from './charts.ts';
 import { button, el } from './dom.ts';
 import { FlowView } from './flow.ts';
-import { controls, describeEvent, lessonPanel, renderMessages, type Runner } from './panels.ts';
+import { controls, describeEvent, lessonPanel, renderMessages, type LessonPanel, type Runner } from './panels.ts';
 import { Timeline } from './timeline.ts';
 import { TopologyView, type FaultRequest } from './topology.ts';
 
@@ -85,6 +85,7 @@ function redraw(): void {
   ctl?.setStage(timeline.mode === 'live' ? snap.stage?.id ?? null : null);
   topology.update(snap);
   renderMessages($('messages'), timeline.hub, snap);
+  lesson?.update(snap.lesson);
   const scrub = $('scrub') as HTMLInputElement;
   scrub.max = String(timeline.log.length);
   scrub.value = String(timeline.cursor);
@@ -136,6 +137,13 @@ function connect(): void {
   };
 }
 
+let lesson: LessonPanel | null = null;
 timelineControls();
 connect();
-void lessonPanel($('lesson'), run).catch((err: Error) => ($('lesson').textContent = `Lessons unavailable: ${err.message}`));
+lessonPanel($('lesson'), run).then(
+  (panel) => {
+    lesson = panel;
+    scheduleRedraw();
+  },
+  (err: Error) => ($('lesson').textContent = `Lessons unavailable: ${err.message}`),
+);

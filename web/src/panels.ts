@@ -2,7 +2,7 @@
 // (expected vs delivered, with the route and what went missing), and the log.
 
 import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
-import type { HubSnapshot, MessageView, TelemetryHub } from '../../server/lab/telemetry/hub.ts';
+import type { HubSnapshot, LessonState, MessageView, TelemetryHub } from '../../server/lab/telemetry/hub.ts';
 import { act, read } from './api.ts';
 import { button, el } from './dom.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -58,42 +58,125 @@ interface LessonInfo {
   summary: string;
   begin: string;
   target: string;
-  hasExercise: boolean;
+  checks: { id: string; title: string }[];
+  exercise: { task: string; files: string[] };
+  predictions: { id: string; question: string; choices: string[] }[];
+  hints: string[];
   readme: string;
 }
 
-export async function lessonPanel(root: HTMLElement, run: Runner): Promise<void> {
+export interface LessonPanel {
+  /** Show the lesson state the event stream holds: the last check run, what the watch loop is doing. */
+  update(state: LessonState): void;
+}
+
+/**
+ * The lesson: its task and the files to edit, predictions to make before
+ * looking, the checks, and the README. Check results are not this panel's
+ * own: they come from the event stream, so a check run from the terminal
+ * (`npm run check`, the watch loop) shows here as well, and one from here
+ * shows there.
+ */
+export async function lessonPanel(root: HTMLElement, run: Runner): Promise<LessonPanel> {
   const data = await read<{ current: string | null; passed: string[]; lessons: LessonInfo[] }>('lessons');
   const select = el('select', { 'aria-label': 'Lesson', 'data-testid': 'lesson-select' });
   for (const l of data.lessons) select.append(el('option', { value: l.id }, `${l.number}. ${l.title}${data.passed.includes(l.id) ? ' ✓' : ''}`));
   select.value = data.current ?? data.lessons[0]?.id ?? '';
   const body = el('article', { class: 'lesson-text', 'data-testid': 'lesson-text' });
+  const task = el('div', { class: 'task', 'data-testid': 'lesson-task' });
+  const predictions = el('div', { class: 'predictions', 'data-testid': 'lesson-predictions' });
   const results = el('ul', { class: 'results', 'data-testid': 'check-results' });
+  const live = el('p', { class: 'lesson-live', 'data-testid': 'lesson-live' });
+  const hint = el('p', { class: 'hint', 'data-testid': 'lesson-hint' });
   const meta = el('p', { class: 'lesson-meta' });
   const actions = el('div', { class: 'group' });
+  let state: LessonState | null = null;
+  let hintsShown = 0;
+
+  const lesson = (): LessonInfo | undefined => data.lessons.find((l) => l.id === select.value);
+
+  const renderResults = (): void => {
+    const l = lesson();
+    const last = state?.lastCheck;
+    if (state?.checking && state.current === l?.id) {
+      results.replaceChildren(el('li', {}, 'checking…'));
+    } else if (last && last.lesson === l?.id) {
+      results.replaceChildren(
+        ...last.results.map((r) =>
+          el('li', { class: r.ok ? 'pass' : 'fail', 'data-ok': String(r.ok), 'data-check': r.id }, el('strong', {}, `${r.ok ? '✓' : '✗'} ${r.title}`), el('br'), r.detail),
+        ),
+      );
+    } else {
+      // Not run yet for this lesson: list what will be checked, without a verdict.
+      results.replaceChildren(...(l?.checks ?? []).map((c) => el('li', { class: 'pending', 'data-check': c.id }, `· ${c.title}`)));
+    }
+    const watch = state?.watch;
+    live.textContent = watch ? `watch loop: ${watch.state}${watch.file ? ` (${watch.file})` : ''}` : 'watch loop: not running (npm run lab -- watch)';
+  };
 
   const show = (): void => {
-    const lesson = data.lessons.find((l) => l.id === select.value);
-    if (!lesson) return;
-    meta.textContent = `Begins in stage “${lesson.begin}”; passes in “${lesson.target}”.`;
-    body.replaceChildren(renderMarkdown(lesson.readme || `# ${lesson.title}\n\n${lesson.summary}`));
-    results.replaceChildren();
-    actions.replaceChildren(
-      button('open lesson', () => void run(`open lesson ${lesson.number}`, () => act('lesson', { lesson: lesson.id })), { 'data-testid': 'lesson-open' }),
-      ...(lesson.hasExercise ? [button('run my exercise', () => void run(`exercise ${lesson.number}`, () => act('exercise', { lesson: lesson.id })), { 'data-testid': 'lesson-exercise' })] : []),
-      button('verify', () => void verify(lesson), { class: 'primary', 'data-testid': 'lesson-verify' }),
+    const l = lesson();
+    if (!l) return;
+    hintsShown = 0;
+    hint.textContent = '';
+    meta.textContent = `Opens in stage “${l.begin}”; the checks pass in “${l.target}”.`;
+    task.replaceChildren(
+      el('h3', {}, 'Your task'),
+      el('p', {}, l.exercise.task),
+      ...(l.exercise.files.length ? [el('p', {}, 'Edit: ', ...l.exercise.files.flatMap((f, i) => [...(i ? [', '] : []), el('code', {}, f)]))] : []),
     );
-  };
-  const verify = async (lesson: LessonInfo): Promise<void> => {
-    results.replaceChildren(el('li', {}, 'checking…'));
-    await run(`verify lesson ${lesson.number}`, async () => {
-      const { results: list } = await act<{ results: { ok: boolean; title: string; detail: string }[] }>('check', { lesson: lesson.id });
-      results.replaceChildren(...list.map((r) => el('li', { class: r.ok ? 'pass' : 'fail', 'data-ok': String(r.ok) }, el('strong', {}, `${r.ok ? '✓' : '✗'} ${r.title}`), el('br'), r.detail)));
-    });
+    predictions.replaceChildren(
+      ...l.predictions.map((p) => {
+        const verdict = el('p', { class: 'verdict', 'data-testid': `prediction-${p.id}` });
+        return el('div', { class: 'prediction' },
+          el('p', {}, el('strong', {}, 'Predict first: '), p.question),
+          el('div', { class: 'group' }, ...p.choices.map((c, k) =>
+            button(c, () => void run(`prediction ${p.id}`, async () => {
+              verdict.textContent = 'measuring…';
+              const graded = await act<{ right: boolean | null; summary: string }>('predict', { lesson: l.id, prediction: p.id, choice: k });
+              verdict.className = `verdict ${graded.right === true ? 'pass' : graded.right === false ? 'fail' : ''}`;
+              verdict.textContent = graded.summary;
+            }), { 'data-testid': `predict-${p.id}-${k}` }),
+          )),
+          verdict,
+        );
+      }),
+    );
+    actions.replaceChildren(
+      button('open lesson', () => void run(`open lesson ${l.number}`, () => act('lesson', { lesson: l.id })), { 'data-testid': 'lesson-open' }),
+      button('verify', () => void run(`verify lesson ${l.number}`, () => act('check', { lesson: l.id })), { class: 'primary', 'data-testid': 'lesson-verify' }),
+      button('hint', () => {
+        if (hintsShown < l.hints.length) hintsShown++;
+        hint.textContent = l.hints.length ? l.hints.slice(0, hintsShown).map((h, i) => `${i + 1}. ${h}`).join('\n') : 'No hints for this lesson.';
+      }, { 'data-testid': 'lesson-hint-next' }),
+      button('put the solution in place', () => {
+        if (!confirm(`Overwrite ${l.exercise.files.join(', ') || 'the lesson files'} with the solution? Your version is kept in .lab/backups.`)) return;
+        void run(`solution of lesson ${l.number}`, () => act('solution', { lesson: l.id }));
+      }, { 'data-testid': 'lesson-solution' }),
+      button('reset to the start', () => {
+        if (!confirm(`Put the start version of ${l.exercise.files.join(', ') || 'the lesson files'} back? Your version is kept in .lab/backups.`)) return;
+        void run(`reset lesson ${l.number}`, () => act('reset', { lesson: l.id }));
+      }, { 'data-testid': 'lesson-reset' }),
+    );
+    body.replaceChildren(renderMarkdown(l.readme || `# ${l.title}\n\n${l.summary}`));
+    renderResults();
   };
   select.addEventListener('change', show);
-  root.replaceChildren(el('div', { class: 'group' }, select), meta, actions, results, body);
+  root.replaceChildren(el('div', { class: 'group' }, select), meta, task, actions, live, results, hint, predictions, body);
   show();
+  return {
+    update(next) {
+      // Follow the lesson the lab is on when it changes (opened from the terminal, say).
+      if (next.current && next.current !== state?.current && next.current !== select.value) {
+        select.value = next.current;
+        state = next;
+        show();
+        return;
+      }
+      state = next;
+      renderResults();
+    },
+  };
 }
 
 /** The recent messages, newest first, each with its route and any missing recipients (with why). */
@@ -140,6 +223,9 @@ export function describeEvent(e: TelemetryEvent, nameOf: (socketId: string) => s
     case 'received': return `${e.from} → #${e.room}, received by ${e.serverId}`;
     case 'draining': return `${e.serverId} is draining`;
     case 'checked': return `checks of ${e.lesson}: ${e.passed}/${e.total} pass`;
+    case 'checking': return `checking ${e.lesson}…`;
+    case 'lesson': return `lesson ${e.lesson} opened`;
+    case 'predicted': return `prediction ${e.prediction}: ${e.right === true ? 'right' : e.right === false ? 'wrong' : 'not measured'}. ${e.detail}`;
     case 'fleet': return null;
     default: return null;
   }

@@ -32,7 +32,6 @@ export function instrument(io: Server, opts: InstrumentOptions): void {
   registerRefusals(io, sender);
   registerLifecycle(io, opts, published);
   registerSamples(io, sender);
-  registerLabRoutes(io);
 }
 
 /** Deliveries grouped per message until the next report: one array push per delivery. */
@@ -224,7 +223,7 @@ function registerSamples(io: Server, sender: Sender): void {
  * full collection when asked (node runs with --expose-gc under the lab). The
  * bench and the capacity check use it; it is the lab's route, not the app's.
  */
-function registerLabRoutes(io: Server): void {
+export function registerLabRoutes(io: Server): void {
   const server = io.httpServer as http.Server | undefined;
   if (!server) return;
   const previous = server.listeners('request') as http.RequestListener[];

@@ -1,11 +1,11 @@
 // Loaded into every instance the lab runs, before the app (node --import):
 // it catches the Socket.IO server the app creates and instruments it from
-// outside (instrument.ts). A plain `pm2 start ecosystem.config.js` loads none
+// outside (instrument.ts), when LAB_TELEMETRY_URL says where to report. A plain `pm2 start ecosystem.config.js` loads none
 // of this, and the app runs exactly as written.
 
 import { Server } from 'socket.io';
 import { readConfig, type BroadcastKind } from '../../app/config.ts';
-import { instrument } from './instrument.ts';
+import { instrument, registerLabRoutes } from './instrument.ts';
 import { createSender, type Sender } from './sender.ts';
 
 /**
@@ -36,6 +36,9 @@ function probeOf(): typeof probe {
 const attach = Server.prototype.attach;
 Server.prototype.attach = function (this: Server, ...args: Parameters<Server['attach']>) {
   const result = attach.apply(this, args);
+  // The lab's own routes (/lab/memory) are there even with telemetry off, so
+  // the bench measures memory the same way in both.
+  registerLabRoutes(this);
   const found = probeOf();
   if (found) instrument(this, { sender: found.sender, broadcast: found.broadcast });
   return result;
