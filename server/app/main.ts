@@ -4,7 +4,7 @@
 import { ConfigError, readConfig } from './config.ts';
 import { startChatServer } from './server.ts';
 
-let config;
+let config: ReturnType<typeof readConfig>;
 try {
   config = readConfig();
 } catch (err) {

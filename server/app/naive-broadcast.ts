@@ -17,7 +17,10 @@ export function createNaiveBroadcast(): Broadcast {
   return {
     joined(socket, room) {
       let members = rooms.get(room);
-      if (!members) rooms.set(room, (members = new Set()));
+      if (!members) {
+        members = new Set();
+        rooms.set(room, members);
+      }
       if (members.has(socket)) return;
       members.add(socket);
       // 'disconnect' fires once, whatever the reason: the only safe moment to forget it.

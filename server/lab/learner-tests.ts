@@ -83,6 +83,6 @@ function parseReport(stdout: string): Omit<LearnerTestRun, 'since'> {
 
 /** Playwright's messages carry ANSI colours and a stack: keep the first readable line. */
 function firstLine(message: string | undefined): string {
-  const plain = (message ?? 'failed').replace(/\u001b\[[0-9;]*m/g, '');
+  const plain = (message ?? 'failed').replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   return plain.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'failed';
 }

@@ -32,7 +32,7 @@ export function commandLine(pid: number): string | null {
 export function isOurs(pid: number, marker: string): boolean {
   if (!isAlive(pid)) return false;
   const cmd = commandLine(pid);
-  return cmd !== null && cmd.includes(marker);
+  return cmd?.includes(marker) === true;
 }
 
 /**

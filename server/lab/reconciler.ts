@@ -13,7 +13,7 @@ import { assertPortFree } from './ports.ts';
 import { getHealth } from './health.ts';
 import { waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
-import { chatApps, type Pm2App } from './services/ecosystem.ts';
+import { chatApps, type InstanceEnv, type Pm2App } from './services/ecosystem.ts';
 import type { Pm2, Pm2Process } from './services/pm2.ts';
 import { reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
 import { isOurRedis, redisPing, startRedis, stopRedis } from './services/redis.ts';
@@ -210,13 +210,15 @@ export class Reconciler {
   }
 
   /** Instance i's environment: its identity and the stage's settings, named by the app's settings table. */
-  private instanceEnv(stage: Stage, i: number): Record<string, string> {
+  private instanceEnv(stage: Stage, i: number): InstanceEnv {
     const { settings, state } = this.deps;
     const perStage = Object.fromEntries(APP_STAGE_FIELDS.map((key) => [key, stage[key]]));
+    const serverId = serverIdOf(i);
+    const port = instancePort(settings.ports, i);
     return {
       ...toEnv({
-        serverId: serverIdOf(i),
-        port: instancePort(settings.ports, i),
+        serverId,
+        port,
         host: '127.0.0.1',
         redisUrl: this.redisUrl(),
         redisKey: `lab:${state.runId}`,
@@ -225,7 +227,10 @@ export class Reconciler {
         ...perStage,
       }),
       ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
-    };
+      // Named again so the type says they are there (the settings table names them SERVER_ID and PORT).
+      [ENV.serverId]: serverId,
+      [ENV.port]: String(port),
+    } as InstanceEnv;
   }
 
   private async reconcileInstances(stage: Stage, opts: ApplyOptions, report: ApplyReport): Promise<Pm2App[]> {

@@ -106,7 +106,10 @@ export class ClientPool {
 
   private agentFor(source: string): http.Agent {
     let agent = this.agents.get(source);
-    if (!agent) this.agents.set(source, (agent = new http.Agent({ localAddress: source, keepAlive: true })));
+    if (!agent) {
+      agent = new http.Agent({ localAddress: source, keepAlive: true });
+      this.agents.set(source, agent);
+    }
     return agent;
   }
 }

@@ -73,7 +73,10 @@ export async function openLoop(
     await new Promise<void>((resolve) => {
       let next = 0;
       const tick = (): void => {
-        if (ctx.aborted) return resolve();
+        if (ctx.aborted) {
+          resolve();
+          return;
+        }
         const now = performance.now();
         while (next < total && t0 + next * interval <= now) {
           if (next === warm) {
@@ -90,7 +93,8 @@ export async function openLoop(
         if (next >= total) {
           lastSentAt = now;
           cpu = meter?.stop() ?? [];
-          return resolve();
+          resolve();
+          return;
         }
         setTimeout(tick, Math.max(0, t0 + next * interval - performance.now()));
       };

@@ -118,9 +118,9 @@ export function formatReport(r: BenchReport): string {
   if (r.telemetry) {
     const t = r.telemetry;
     const rows: string[][] = [['#', 'telemetry', 'p50', 'p99', 'max', 'deliveries/s', 'fan-out p99', 'lost', 'CPU % (latency run)', 'CPU % (fan-out run)']];
-    t.phases.forEach((p, i) =>
-      rows.push([String(i + 1), p.telemetry ? 'on' : 'off', num(p.latencyMs.p50), num(p.latencyMs.p99), num(p.latencyMs.max), int(p.deliveriesPerSec), num(p.fanoutLatencyMs.p99), String(p.lost), cpuText(p.cpuLatency), cpuText(p.cpuFanout)]),
-    );
+    for (const [i, p] of t.phases.entries()) {
+      rows.push([String(i + 1), p.telemetry ? 'on' : 'off', num(p.latencyMs.p50), num(p.latencyMs.p99), num(p.latencyMs.max), int(p.deliveriesPerSec), num(p.fanoutLatencyMs.p99), String(p.lost), cpuText(p.cpuLatency), cpuText(p.cpuFanout)]);
+    }
     out.push('', `e. The lab's own overhead — ${t.label}: latency at ${t.rate}/s and fan-out (${t.clients} clients, window ${t.window}), telemetry on and off alternated`);
     out.push(formatRows(rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
     const limit = 1 + b.telemetryMaxCost;

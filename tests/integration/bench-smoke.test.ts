@@ -32,7 +32,9 @@ function assertCpu(cpu: CpuUse[], what: string, labels: string[]): void {
 /** Every number anywhere in the report is finite (NaN would become null in the JSON). */
 function assertAllFinite(value: unknown, where: string): void {
   if (typeof value === 'number') assert.ok(Number.isFinite(value), `${where} = ${value}`);
-  else if (Array.isArray(value)) value.forEach((v, i) => assertAllFinite(v, `${where}[${i}]`));
+  else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) assertAllFinite(v, `${where}[${i}]`);
+  }
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) assertAllFinite(v, `${where}.${k}`);
 }
 

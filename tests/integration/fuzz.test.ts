@@ -9,7 +9,10 @@ import { connectClient, startLab } from '../helpers/lab.ts';
 
 /** A small deterministic PRNG, so a failure can be replayed with the same seed. */
 function prng(seed: number): () => number {
-  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 0x100000000);
+  return () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 0x100000000;
+  };
 }
 
 const junkValues = (r: () => number): unknown[] => [

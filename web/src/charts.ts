@@ -51,14 +51,17 @@ export class Charts {
       g.lineWidth = 1.5;
       g.beginPath();
       let pen = false;
-      points.forEach((v, x) => {
-        if (v === null) return void (pen = false);
+      for (const [x, v] of points.entries()) {
+        if (v === null) {
+          pen = false;
+          continue;
+        }
         const px = (x / (WINDOW - 1)) * c.width;
         const py = c.height - 2 - (v / max) * (c.height - 14);
         if (pen) g.lineTo(px, py);
         else g.moveTo(px, py);
         pen = true;
-      });
+      }
       g.stroke();
     });
   }

@@ -70,7 +70,10 @@ export class Timeline {
     this.mode = 'replay';
     const next = (): void => {
       if (this.mode !== 'replay') return;
-      if (this.cursor >= this.log.length) return this.live();
+      if (this.cursor >= this.log.length) {
+        this.live();
+        return;
+      }
       const e = this.applyNext(true);
       const following = this.log[this.cursor];
       const gap = following ? Math.min(1500, Math.max(0, following.at - e.at)) / this.speed : 0;

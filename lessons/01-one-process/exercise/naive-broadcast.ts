@@ -17,7 +17,10 @@ export function createNaiveBroadcast(): Broadcast {
   return {
     joined(socket, room) {
       let members = rooms.get(room);
-      if (!members) rooms.set(room, (members = new Set()));
+      if (!members) {
+        members = new Set();
+        rooms.set(room, members);
+      }
       // TODO: remember `socket` as a member of the room, and forget it again
       // when it disconnects (socket.once('disconnect', …)).
     },

@@ -21,9 +21,11 @@
  * @param {object} o
  * @param {number} o.instances how many chat servers
  * @param {string} o.script the server to run
- * @param {(i: number) => Record<string, string>} o.envOf instance i's environment: its id (SERVER_ID, s1 for
+ * @param {(i: number) => InstanceEnv} o.envOf instance i's environment: its id (SERVER_ID, s1 for
  *   i = 0), its PORT, and the stage's settings
  * @returns {import('./server/lab/services/ecosystem.ts').Pm2App[]}
+ *
+ * @typedef {import('./server/lab/services/ecosystem.ts').InstanceEnv} InstanceEnv
  */
 function chatApps({ instances, script, envOf }) {
   // "Cluster mode uses every core, and PM2 balances between the workers for
@@ -45,11 +47,11 @@ function chatApps({ instances, script, envOf }) {
   ];
 }
 
-module.exports = { chatApps };
+const exported = { chatApps };
 
 // What `pm2 start ecosystem.config.js` reads. A getter, so nothing runs when
 // the lab loads this file for chatApps().
-Object.defineProperty(module.exports, 'apps', {
+Object.defineProperty(exported, 'apps', {
   enumerable: true,
   get() {
     const path = require('node:path');
@@ -64,3 +66,5 @@ Object.defineProperty(module.exports, 'apps', {
     }).map((app) => ({ ...app, cwd: __dirname, interpreter: 'node', node_args: ['--import', 'tsx'] }));
   },
 });
+
+module.exports = exported;

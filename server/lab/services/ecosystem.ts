@@ -24,10 +24,13 @@ export interface Pm2App {
   [key: string]: unknown;
 }
 
+/** One instance's environment: its id and port, and every app setting (server/app/config.ts). */
+export type InstanceEnv = Record<string, string> & { SERVER_ID: string; PORT: string };
+
 export interface ChatAppsInput {
   instances: number;
   script: string;
-  envOf(i: number): Record<string, string>;
+  envOf(i: number): InstanceEnv;
 }
 
 const FILE = 'ecosystem.config.js';

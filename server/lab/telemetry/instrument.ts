@@ -9,7 +9,7 @@
 // plane, never through Socket.IO or Redis: a stage without an adapter is
 // really broken, and the lab still sees it break.
 
-import http from 'node:http';
+import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Server, Socket } from 'socket.io';
 import type { BroadcastKind, Transport } from '../../app/config.ts';

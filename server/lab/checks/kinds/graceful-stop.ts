@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getHealth } from '../../health.ts';
-import type { Fleet, FleetClient } from '../../fleet.ts';
+import type { FleetClient } from '../../fleet.ts';
 import { busiest, type CheckOutcome, connectAll, defineCheck, fail, int, newRoom, pass, servers, sleep, waitFor, withFleet } from '../kind.ts';
 
 export default defineCheck({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Fleet, FleetClient } from '../../fleet.ts';
+import type { FleetClient } from '../../fleet.ts';
 import { connectAll, defineCheck, fail, int, pass, sleep, withFleet } from '../kind.ts';
 
 export default defineCheck({
