@@ -160,6 +160,34 @@ export async function onlyTheOffenderPays(
 }
 
 /** The instance holding most of `clients`, and those clients; null if they are all on one (nowhere to move). */
+/**
+ * Connect `count` clients spread over at least two instances. nginx marks an
+ * instance failed for fail_timeout (2 s) after one refused connection (a
+ * restart, an earlier check's crash), and sends everyone elsewhere meanwhile:
+ * when every client lands on one instance while others are online, wait that
+ * out and connect afresh, twice at most. The precondition is established,
+ * not assumed; if it still cannot be, the check says so.
+ */
+export async function connectSpread(
+  host: CheckHost,
+  fleet: Fleet,
+  count: number,
+  opts: Parameters<Fleet['add']>[1] = {},
+): Promise<{ clients: FleetClient[]; busy: [string, FleetClient[]] } | CheckOutcome> {
+  for (let attempt = 0; ; attempt++) {
+    const clients = await connectAll(fleet, count, opts);
+    if (!Array.isArray(clients)) return clients;
+    const busy = busiest(clients);
+    if (busy) return { clients, busy };
+    const online = host.status().instances.filter((i) => i.online).length;
+    if (online < 2 || attempt === 2) {
+      return fail(`all clients are on ${clients[0]!.serverId} (${online} instance${online === 1 ? '' : 's'} online): with nowhere to go, nothing can move`);
+    }
+    fleet.remove();
+    await sleep(2500);
+  }
+}
+
 export function busiest(clients: FleetClient[]): [string, FleetClient[]] | null {
   const byServer = new Map<string, FleetClient[]>();
   for (const c of clients) byServer.set(c.serverId!, [...(byServer.get(c.serverId!) ?? []), c]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { busiest, connectAll, defineCheck, fail, int, pass, waitFor, withFleet } from '../kind.ts';
+import { connectSpread, defineCheck, fail, int, pass, waitFor, withFleet } from '../kind.ts';
 
 export default defineCheck({
   about: 'when an instance dies, its clients reconnect to the others within 5 s, at spread-out moments (backoff with jitter), not all at once',
@@ -9,11 +9,9 @@ export default defineCheck({
     return withFleet(
       host,
       async (fleet) => {
-        const clients = await connectAll(fleet, p.clients);
-        if (!Array.isArray(clients)) return clients;
-        const busy = busiest(clients);
-        if (!busy) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, failover cannot be seen`);
-        const [victim, victims] = busy;
+        const connected = await connectSpread(host, fleet, p.clients);
+        if (!('busy' in connected)) return connected;
+        const [victim, victims] = connected.busy;
         const lost = new Map<string, number>();
         const back = new Map<string, number>();
         for (const c of victims) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getHealth } from '../../health.ts';
 import type { FleetClient } from '../../fleet.ts';
-import { busiest, type CheckOutcome, connectAll, defineCheck, fail, int, newRoom, pass, servers, sleep, waitFor, withFleet } from '../kind.ts';
+import { type CheckOutcome, connectSpread, defineCheck, fail, int, newRoom, pass, servers, sleep, waitFor, withFleet } from '../kind.ts';
 
 export default defineCheck({
   about: 'an instance stopped the way PM2 stops it (SIGINT, then SIGKILL after kill_timeout) drains: its clients move to the others and recover their sessions, with what they missed',
@@ -12,11 +12,10 @@ export default defineCheck({
       host,
       async (fleet) => {
         const name = newRoom();
-        const clients = await connectAll(fleet, p.clients, { rooms: [name] });
-        if (!Array.isArray(clients)) return clients;
-        const busy = busiest(clients);
-        if (!busy) return fail(`all clients are on ${clients[0]!.serverId}: with nowhere to go, a drain cannot be seen`);
-        const [victim, movers] = busy;
+        const spread = await connectSpread(host, fleet, p.clients, { rooms: [name] });
+        if (!('busy' in spread)) return spread;
+        const { clients } = spread;
+        const [victim, movers] = spread.busy;
         const sender = clients.find((c) => c.serverId !== victim)!;
         const port = host.status().instances.find((i) => i.serverId === victim)!.port;
         const seen = new Map<FleetClient, Map<string, number>>();
