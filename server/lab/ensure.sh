@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs whatever the lab is missing, then gets out of the way.
-#   server/lab/ensure.sh lab    npm packages + redis-server + nginx
-#   server/lab/ensure.sh test   the same + chromium (for the browser tests)
+#   server/lab/ensure.sh lab    npm packages + redis-server + nginx + chromium
+#                               (lesson 2's and 5's checks run the learner's Playwright tests)
+#   server/lab/ensure.sh test   the same (the browser tests need chromium too)
 # Everything already there? Then this costs a few stat calls, nothing more.
 #
 # It is shell, not TypeScript, on purpose: it runs before `npm ci`, when
 # there is no tsx (or anything else) to run TypeScript with.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# (The argument is kept for the callers in package.json; both need the same today.)
 want="${1:-lab}"
+: "$want"
 
 # ── npm packages: `npm ci` when the lock file is newer than the last install ──
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -22,7 +25,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/
 missing_bins=()
 have redis-server || missing_bins+=(redis-server)
 have nginx || missing_bins+=(nginx)
-if [ "$want" = test ] && [ -z "${CHROMIUM_PATH:-}" ] && ! have chromium && ! have chromium-browser; then
+if [ -z "${CHROMIUM_PATH:-}" ] && ! have chromium && ! have chromium-browser; then
   missing_bins+=(chromium)
 fi
 [ ${#missing_bins[@]} -eq 0 ] && exit 0

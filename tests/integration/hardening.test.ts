@@ -24,7 +24,8 @@ describe('hardening: faults under load', () => {
   beforeEach(() => lab.fleet.remove());
 
   test('kill -9 of an instance under 300 clients: ≥ 99 % reconnect within 5 s, at spread-out times, and it takes new clients again', async () => {
-    const clients = await lab.fleet.add(300, { rooms: ['lobby'] });
+    // Generous: this test is about reconnecting, not how fast 300 connect on a busy machine.
+    const clients = await lab.fleet.add(300, { rooms: ['lobby'], timeoutMs: 20_000 });
     assert.equal(clients.filter((c) => c.socket.connected).length, 300);
     const victims = clients.filter((c) => c.serverId === 's1');
     assert.ok(victims.length >= 50, `${victims.length} clients on s1`);
