@@ -35,7 +35,9 @@ function leftoverProcesses(): { pid: number; cmd: string }[] {
 function testFiles(dir: string): string[] {
   if (statSync(dir).isFile()) return [dir];
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith('.test.ts') ? [path.join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith('.test.ts') ? [path.join(dir, e.name)] : [],
+    )
     .sort();
 }
 
@@ -66,7 +68,9 @@ await finished(report);
 const leaks = leftoverProcesses();
 if (leaks.length > 0) {
   failed++;
-  process.stdout.write(`\n✖ processes left behind by the tests:\n${leaks.map((l) => `  ${l.pid} ${l.cmd}`).join('\n')}\n`);
+  process.stdout.write(
+    `\n✖ processes left behind by the tests:\n${leaks.map((l) => `  ${l.pid} ${l.cmd}`).join('\n')}\n`,
+  );
   for (const { pid } of leaks) {
     try {
       process.kill(pid, 'SIGKILL');

@@ -13,7 +13,10 @@ const runDir = path.resolve(process.env.LAB_RUN_DIR ?? path.join(import.meta.dir
 
 function runningLab(): { token: string; uiPort: number } {
   try {
-    const state = JSON.parse(readFileSync(path.join(runDir, 'lab.json'), 'utf8')) as { token: string; ports: { ui: number } };
+    const state = JSON.parse(readFileSync(path.join(runDir, 'lab.json'), 'utf8')) as {
+      token: string;
+      ports: { ui: number };
+    };
     return { token: state.token, uiPort: state.ports.ui };
   } catch {
     return { token: '', uiPort: Number(process.env.LAB_UI_PORT ?? 4000) }; // no lab yet: the page says "lab unreachable"

@@ -7,6 +7,7 @@
 // adapter. Run it with no environment at all and it behaves like one member of
 // the lab's final stage.
 
+import { ADAPTERS, type AdapterKind, BROADCASTS, type BroadcastKind, TRANSPORTS, type Transport } from './protocol.ts';
 import { z } from 'zod';
 
 /** One row of the table: the value's schema (type, range, default, meaning) and its env variable. */
@@ -17,17 +18,24 @@ interface Setting<S extends z.ZodType = z.ZodType, P extends boolean = boolean> 
   perStage: P;
 }
 /** A setting a lesson's stage may change. */
-const setting = <E extends string, S extends z.ZodType>(env: E, schema: S) => ({ env, schema, perStage: true as const });
+const setting = <E extends string, S extends z.ZodType>(env: E, schema: S) => ({
+  env,
+  schema,
+  perStage: true as const,
+});
 /** A setting of one instance's wiring (its id, port, Redis URL): never part of a stage. */
-const wiring = <E extends string, S extends z.ZodType>(env: E, schema: S) => ({ env, schema, perStage: false as const });
+const wiring = <E extends string, S extends z.ZodType>(env: E, schema: S) => ({
+  env,
+  schema,
+  perStage: false as const,
+});
 
 const ms = (min: number, max: number, fallback: number, about: string): z.ZodDefault<z.ZodNumber> =>
   z.number().int().min(min).max(max).default(fallback).describe(`${about} (milliseconds)`);
 const count = (min: number, max: number, fallback: number, about: string): z.ZodDefault<z.ZodNumber> =>
   z.number().int().min(min).max(max).default(fallback).describe(about);
 
-export const TRANSPORTS = ['polling', 'websocket'] as const;
-export type Transport = (typeof TRANSPORTS)[number];
+export { TRANSPORTS, type AdapterKind, type BroadcastKind, type Transport };
 
 export const SETTINGS = {
   serverId: wiring(
@@ -43,14 +51,14 @@ export const SETTINGS = {
   broadcast: setting(
     'BROADCAST',
     z
-      .enum(['naive-set', 'rooms'])
+      .enum(BROADCASTS)
       .default('rooms')
       .describe('How a chat message reaches a room: a Set of sockets in this process (lesson 1), or io.to(room)'),
   ),
   adapter: setting(
     'ADAPTER',
     z
-      .enum(['none', 'redis', 'redis-streams'])
+      .enum(ADAPTERS)
       .default('redis')
       .describe('What carries broadcasts to the other instances: nothing, Redis pub/sub, or Redis streams'),
   ),
@@ -87,8 +95,6 @@ export const SETTINGS = {
 type Settings = typeof SETTINGS;
 export type SettingName = keyof Settings;
 export type AppConfig = { [K in SettingName]: z.output<Settings[K]['schema']> } & { serverId: string };
-export type AdapterKind = AppConfig['adapter'];
-export type BroadcastKind = AppConfig['broadcast'];
 
 /** Environment variable of every setting: ENV.pingIntervalMs === 'PING_INTERVAL_MS'. */
 export const ENV = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.env])) as {

@@ -21,7 +21,8 @@ export function packetLimits(config: AppConfig): Partial<ServerOptions> {
 /** Refuse clients this instance cannot take. `isDraining` is asked on every handshake. */
 export function admitClients(io: ChatIO, config: AppConfig, isDraining: () => boolean): void {
   io.use((_socket, next) => {
-    const refuse = (message: string): void => next(Object.assign(new Error(message), { data: { serverId: config.serverId } }));
+    const refuse = (message: string): void =>
+      next(Object.assign(new Error(message), { data: { serverId: config.serverId } }));
     if (isDraining()) return refuse(`${config.serverId} is draining; reconnect to another instance`);
     // io.of('/').sockets: the clients connected to THIS instance only.
     if (io.of('/').sockets.size >= config.maxConnections) {

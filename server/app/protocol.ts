@@ -11,9 +11,15 @@
 //   server →   draining { serverId }       this instance is shutting down: expect to reconnect
 //   GET /health → Health
 
-import type { AdapterKind, BroadcastKind, Transport } from './config.ts';
-
-export type { Transport };
+// The choices the protocol reports (welcome, /health); config.ts validates
+// settings against the same lists. This file needs nothing from Node, so the
+// browser code (the UI, the chat page) type-checks against it as well.
+export const TRANSPORTS = ['polling', 'websocket'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+export const BROADCASTS = ['naive-set', 'rooms'] as const;
+export type BroadcastKind = (typeof BROADCASTS)[number];
+export const ADAPTERS = ['none', 'redis', 'redis-streams'] as const;
+export type AdapterKind = (typeof ADAPTERS)[number];
 
 /** Refusals look the same everywhere: a reason a person can read. */
 export interface Failure {

@@ -28,14 +28,16 @@ export function parseChat(input: unknown, maxTextLength: number): Result<ChatInp
   }
   // Read only the fields we know, as own properties: a payload shaped like
   // { "__proto__": … } or { "constructor": … } contributes nothing.
-  const field = (key: string): unknown => (Object.hasOwn(input, key) ? (input as Record<string, unknown>)[key] : undefined);
+  const field = (key: string): unknown =>
+    Object.hasOwn(input, key) ? (input as Record<string, unknown>)[key] : undefined;
 
   const room = parseRoom(field('room'));
   if (!room.ok) return room;
   const text = field('text');
   if (typeof text !== 'string') return { ok: false, error: `text must be a string, got ${typeName(text)}` };
   if (text.length === 0) return { ok: false, error: 'text is empty' };
-  if (text.length > maxTextLength) return { ok: false, error: `text is ${text.length} characters; the limit is ${maxTextLength}` };
+  if (text.length > maxTextLength)
+    return { ok: false, error: `text is ${text.length} characters; the limit is ${maxTextLength}` };
   const msgId = field('msgId');
   if (msgId !== undefined && (typeof msgId !== 'string' || !MSG_ID.test(msgId))) {
     return { ok: false, error: 'msgId, when given, must be 1-64 letters, digits or _ . : -' };

@@ -29,6 +29,10 @@ const INSTALL_HINT: Record<string, string> = {
 
 export function requireBinary(name: string): string {
   const found = findBinary(name);
-  if (!found) throw new LabError(`${name} was not found on PATH or in ${EXTRA_DIRS.join(', ')}`, INSTALL_HINT[name] ?? `install ${name}`);
+  if (!found)
+    throw new LabError(
+      `${name} was not found on PATH or in ${EXTRA_DIRS.join(', ')}`,
+      INSTALL_HINT[name] ?? `install ${name}`,
+    );
   return found;
 }

@@ -16,7 +16,12 @@ export type CallLab = (method: 'GET' | 'POST', name: string, body?: object) => P
 
 export const LESSON_COMMANDS = ['lesson', 'next', 'list', 'check', 'hint', 'predict', 'solution', 'reset', 'watch'];
 
-export async function lessonCommand(command: string, args: string[], settings: LabSettings, callLab: CallLab): Promise<number> {
+export async function lessonCommand(
+  command: string,
+  args: string[],
+  settings: LabSettings,
+  callLab: CallLab,
+): Promise<number> {
   const catalog = LessonCatalog.load(settings.lessonsDir);
   const progress = readProgress(settings.runDir);
   /** The lesson named on the command line, else the current one, else lesson 1. */
@@ -30,9 +35,12 @@ export async function lessonCommand(command: string, args: string[], settings: L
       const current = pick(progress.current ?? catalog.lessons[0]!.id);
       const i = catalog.lessons.findIndex((l) => l.id === current.id);
       const following = catalog.lessons[i + 1];
-      if (!following) throw new LabError('this was the last lesson', 'well done! `npm run lab -- lesson <N>` to revisit one');
+      if (!following)
+        throw new LabError('this was the last lesson', 'well done! `npm run lab -- lesson <N>` to revisit one');
       if (!progress.passed.includes(current.id)) {
-        console.log(`(Lesson ${current.number} is not passed yet; \`npm run lab -- lesson ${current.number}\` goes back.)\n`);
+        console.log(
+          `(Lesson ${current.number} is not passed yet; \`npm run lab -- lesson ${current.number}\` goes back.)\n`,
+        );
       }
       return openLesson(following, callLab);
     }
@@ -61,7 +69,8 @@ export async function lessonCommand(command: string, args: string[], settings: L
       lesson.hints.slice(0, next).forEach((h, i) => {
         console.log(`Hint ${i + 1} of ${lesson.hints.length}: ${h}`);
       });
-      if (next === lesson.hints.length) console.log(`\nThat was the last hint. \`npm run lab -- solution ${lesson.number}\` shows the answer.`);
+      if (next === lesson.hints.length)
+        console.log(`\nThat was the last hint. \`npm run lab -- solution ${lesson.number}\` shows the answer.`);
       return 0;
     }
     case 'predict':
@@ -81,7 +90,9 @@ export async function lessonCommand(command: string, args: string[], settings: L
         const files = lesson.exercise.files.filter((f) => f.edit).map((f) => f.path);
         console.log(`Lesson ${lesson.number}'s solution: ${files.join(', ')}.`);
         console.log(`See it with \`git diff -- ${files.join(' ')}\` (the committed files are the solutions),`);
-        console.log(`or put it in place (your version is saved first): npm run lab -- solution ${lesson.number} --apply`);
+        console.log(
+          `or put it in place (your version is saved first): npm run lab -- solution ${lesson.number} --apply`,
+        );
         return 0;
       }
       const report = (await callLab('POST', 'solution', { lesson: lesson.id })) as string[];
@@ -125,8 +136,14 @@ async function openLesson(lesson: Lesson, callLab: CallLab): Promise<number> {
   console.log(`The lab is in stage "${result.stage}"${result.report.length ? ':' : '.'}`);
   for (const line of result.report) console.log(`  ${line}`);
   console.log(`\nRead lessons/${lesson.id}/README.md (also in the UI). Your exercise:\n  ${lesson.exercise.task}`);
-  console.log(`  edit: ${lesson.exercise.files.filter((f) => f.edit).map((f) => f.path).join(', ')}`);
-  if (lesson.predictions.length > 0) console.log(`\nBefore you fix it, predict: npm run lab -- predict ${lesson.number}`);
+  console.log(
+    `  edit: ${lesson.exercise.files
+      .filter((f) => f.edit)
+      .map((f) => f.path)
+      .join(', ')}`,
+  );
+  if (lesson.predictions.length > 0)
+    console.log(`\nBefore you fix it, predict: npm run lab -- predict ${lesson.number}`);
   console.log('\nThen: npm run lab -- watch   (re-checks on every save; h for a hint)');
   return 0;
 }
@@ -179,7 +196,11 @@ async function predict(lesson: Lesson, args: string[], callLab: CallLab): Promis
   const given = args.indexOf('--choice');
   let choice = given >= 0 ? Number(args[given + 1]) : Number.NaN;
   if (Number.isNaN(choice)) {
-    if (!process.stdin.isTTY) throw new LabError('which answer?', `npm run lab -- predict ${lesson.number} --choice <1-${prediction.choices.length}>`);
+    if (!process.stdin.isTTY)
+      throw new LabError(
+        'which answer?',
+        `npm run lab -- predict ${lesson.number} --choice <1-${prediction.choices.length}>`,
+      );
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     choice = Number((await rl.question('Your answer (number): ')).trim());
     rl.close();

@@ -47,9 +47,15 @@ async function main(argv: string[]): Promise<number> {
       return up(settings, option(rest, '--stage') ?? resumeStage(settings));
     case 'stage': {
       const id = rest[0];
-      if (!id) throw new LabError('which stage?', 'npm run lab -- stage <id>   (see `npm run lab -- status` for the current one)');
+      if (!id)
+        throw new LabError(
+          'which stage?',
+          'npm run lab -- stage <id>   (see `npm run lab -- status` for the current one)',
+        );
       const result = (await callLab(settings, 'POST', 'stage', { stage: id })) as string[];
-      console.log(result.length ? result.map((l) => `  ${l}`).join('\n') : `  already in stage ${id}: nothing to change`);
+      console.log(
+        result.length ? result.map((l) => `  ${l}`).join('\n') : `  already in stage ${id}: nothing to change`,
+      );
       return 0;
     }
     case 'status': {
@@ -140,10 +146,22 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
   switch (action) {
     case 'add': {
       const count = Number(rest[0] ?? 1);
-      if (!Number.isInteger(count) || count < 1) throw new LabError(`fleet add: "${rest[0]}" is not a number of clients`, 'npm run lab -- fleet add <n> [--room <r>] [--shared]');
+      if (!Number.isInteger(count) || count < 1)
+        throw new LabError(
+          `fleet add: "${rest[0]}" is not a number of clients`,
+          'npm run lab -- fleet add <n> [--room <r>] [--shared]',
+        );
       const room = option(rest, '--room');
-      const added = (await call({ action: 'add', count, source: rest.includes('--shared') ? 'shared' : 'distinct', rooms: room ? [room] : [] })) as FleetClientView[];
-      for (const c of added) console.log(`  ${c.id.padEnd(6)} from ${c.source.padEnd(12)} ${c.connected ? `on ${c.serverId} (${c.transport})` : `NOT connected: ${c.lastError ?? 'no answer'}`}`);
+      const added = (await call({
+        action: 'add',
+        count,
+        source: rest.includes('--shared') ? 'shared' : 'distinct',
+        rooms: room ? [room] : [],
+      })) as FleetClientView[];
+      for (const c of added)
+        console.log(
+          `  ${c.id.padEnd(6)} from ${c.source.padEnd(12)} ${c.connected ? `on ${c.serverId} (${c.transport})` : `NOT connected: ${c.lastError ?? 'no answer'}`}`,
+        );
       return added.every((c) => c.connected) ? 0 : 1;
     }
     case 'join': {
@@ -155,7 +173,8 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
     }
     case 'send': {
       const [id, room, ...words] = rest;
-      if (!id || !room || words.length === 0) throw new LabError('usage: npm run lab -- fleet send <id> <room> <text…>');
+      if (!id || !room || words.length === 0)
+        throw new LabError('usage: npm run lab -- fleet send <id> <room> <text…>');
       const ack = (await call({ action: 'send', id, room, text: words.join(' ') })) as ChatReply;
       console.log(ack.ok ? `  ${ack.msgId} accepted by ${ack.serverId}` : `  refused: ${ack.error}`);
       return ack.ok ? 0 : 1;
@@ -163,13 +182,18 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
     case 'who':
     case 'stats': {
       const [id, room] = rest;
-      if (!id || (action === 'who' && !room)) throw new LabError('usage: npm run lab -- fleet who <id> <room> | fleet stats <id>');
+      if (!id || (action === 'who' && !room))
+        throw new LabError('usage: npm run lab -- fleet who <id> <room> | fleet stats <id>');
       const reply = (await call(action === 'who' ? { action, id, room } : { action, id })) as WhoReply | StatsReply;
       if (!reply.ok) console.log(`  refused: ${reply.error}`);
       else if ('members' in reply) {
-        console.log(`  ${reply.members.length} in ${room}: ${reply.members.map((m) => `${m.name} (${m.serverId})`).join(', ')}`);
+        console.log(
+          `  ${reply.members.length} in ${room}: ${reply.members.map((m) => `${m.name} (${m.serverId})`).join(', ')}`,
+        );
       } else {
-        const counts = Object.entries(reply.servers).sort().map(([s, n]) => `${s}: ${n}`);
+        const counts = Object.entries(reply.servers)
+          .sort()
+          .map(([s, n]) => `${s}: ${n}`);
         console.log(`  ${counts.join(', ')}; ${reply.total} in all`);
       }
       return reply.ok ? 0 : 1;
@@ -178,7 +202,9 @@ async function fleetCommand(args: string[], settings: LabSettings): Promise<numb
       const snap = (await callLab(settings, 'GET', 'snapshot')) as { fleet: FleetClientView[] };
       if (snap.fleet.length === 0) console.log('No fleet clients. Add some: npm run lab -- fleet add 4 --room lobby');
       for (const c of snap.fleet) {
-        console.log(`  ${c.id.padEnd(6)} ${c.source.padEnd(12)} ${c.connected ? `${c.serverId} ${c.transport}` : 'disconnected'}  rooms: ${c.rooms.join(', ') || '—'}  received: ${c.received}${c.lastError ? `  (${c.lastError})` : ''}`);
+        console.log(
+          `  ${c.id.padEnd(6)} ${c.source.padEnd(12)} ${c.connected ? `${c.serverId} ${c.transport}` : 'disconnected'}  rooms: ${c.rooms.join(', ') || '—'}  received: ${c.received}${c.lastError ? `  (${c.lastError})` : ''}`,
+        );
       }
       return 0;
     }
@@ -211,7 +237,14 @@ async function down(settings: LabSettings): Promise<number> {
 async function readStatus(settings: LabSettings): Promise<LabStatus> {
   const state = readRunState(settings.runDir);
   if (state && isOurs(state.labPid, LAB_MARKER)) return (await callLab(settings, 'GET', 'status')) as LabStatus;
-  return { lesson: null, stage: null, ui: { url: `http://127.0.0.1:${settings.ports.ui}/` }, nginx: null, redis: null, instances: [] };
+  return {
+    lesson: null,
+    stage: null,
+    ui: { url: `http://127.0.0.1:${settings.ports.ui}/` },
+    nginx: null,
+    redis: null,
+    instances: [],
+  };
 }
 
 /** Talk to the running lab's control API, with the token from its run directory. */
@@ -232,10 +265,14 @@ async function callLab(settings: LabSettings, method: 'GET' | 'POST', name: stri
 function formatStatus(s: LabStatus): string {
   if (!s.stage) return 'The lab is not running. Start it with: npm start';
   const lines = [`  stage ${s.stage}${s.lesson ? ` (lesson ${s.lesson})` : ''}`, `  UI    ${s.ui.url}`];
-  lines.push(`  nginx ${s.nginx ? `127.0.0.1:${s.nginx.port} (${s.nginx.mode})` : '— (clients connect straight to an instance)'}`);
+  lines.push(
+    `  nginx ${s.nginx ? `127.0.0.1:${s.nginx.port} (${s.nginx.mode})` : '— (clients connect straight to an instance)'}`,
+  );
   lines.push(`  redis ${s.redis ? `127.0.0.1:${s.redis.port} (${s.redis.running ? 'running' : 'stopped'})` : '—'}`);
   for (const i of s.instances) {
-    lines.push(`  ${i.serverId.padEnd(5)} 127.0.0.1:${i.port}  pid ${i.pid ?? '—'}  ${i.online ? 'online ' : 'OFFLINE'}  ${i.connections} connection(s)`);
+    lines.push(
+      `  ${i.serverId.padEnd(5)} 127.0.0.1:${i.port}  pid ${i.pid ?? '—'}  ${i.online ? 'online ' : 'OFFLINE'}  ${i.connections} connection(s)`,
+    );
   }
   return lines.join('\n');
 }

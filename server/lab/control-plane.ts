@@ -59,7 +59,8 @@ export class ControlPlane {
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : err instanceof LabError ? 400 : 500;
-        if (!res.headersSent) json(res, status, { ok: false, error: err instanceof LabError ? err.toString() : (err as Error).message });
+        if (!res.headersSent)
+          json(res, status, { ok: false, error: err instanceof LabError ? err.toString() : (err as Error).message });
         else res.end();
       });
     });
@@ -67,7 +68,10 @@ export class ControlPlane {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(
           err.code === 'EADDRINUSE'
-            ? new LabError(`port ${this.opts.port} (lab UI and control API) is already in use`, 'is a lab already running? `npm run lab -- status`; or set LAB_UI_PORT=<port>')
+            ? new LabError(
+                `port ${this.opts.port} (lab UI and control API) is already in use`,
+                'is a lab already running? `npm run lab -- status`; or set LAB_UI_PORT=<port>',
+              )
             : err,
         ),
       );
@@ -134,7 +138,8 @@ export class ControlPlane {
 
   private checkHostAndOrigin(req: http.IncomingMessage): void {
     const allowed = [`127.0.0.1:${this.opts.port}`, `localhost:${this.opts.port}`];
-    if (!allowed.includes(req.headers.host ?? '')) throw new HttpError(403, `forbidden Host "${req.headers.host ?? ''}"`);
+    if (!allowed.includes(req.headers.host ?? ''))
+      throw new HttpError(403, `forbidden Host "${req.headers.host ?? ''}"`);
     const origin = req.headers.origin;
     if (origin !== undefined && !allowed.map((h) => `http://${h}`).includes(origin)) {
       throw new HttpError(403, `forbidden Origin "${origin}"`);
@@ -144,7 +149,8 @@ export class ControlPlane {
   private checkToken(given: string | string[] | null | undefined): void {
     const expected = Buffer.from(this.opts.token);
     const actual = Buffer.from(typeof given === 'string' ? given : '');
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new HttpError(403, 'missing or wrong lab token');
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
+      throw new HttpError(403, 'missing or wrong lab token');
   }
 
   /** Server-sent events: a snapshot first, then every event as it happens. */
@@ -161,7 +167,8 @@ export class ControlPlane {
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep)) throw new HttpError(404, 'not found');
     if (!existsSync(file) || !statSync(file).isFile()) {
-      if (!existsSync(path.join(root, 'index.html'))) throw new HttpError(503, 'the UI is not built yet: npm run build:web');
+      if (!existsSync(path.join(root, 'index.html')))
+        throw new HttpError(503, 'the UI is not built yet: npm run build:web');
       throw new HttpError(404, 'not found');
     }
     if (rel === 'index.html') {

@@ -19,7 +19,12 @@ interface Check {
 export async function runDoctor(settings: LabSettings): Promise<number> {
   const checks: Check[] = [];
   const major = Number(process.versions.node.split('.')[0]);
-  checks.push({ name: 'node', ok: major >= 20, detail: process.version, fix: 'install Node.js 20 or newer (node-redis v6 needs it)' });
+  checks.push({
+    name: 'node',
+    ok: major >= 20,
+    detail: process.version,
+    fix: 'install Node.js 20 or newer (node-redis v6 needs it)',
+  });
 
   const mac = process.platform === 'darwin';
   for (const [bin, pkg, brew] of [
@@ -27,14 +32,21 @@ export async function runDoctor(settings: LabSettings): Promise<number> {
     ['nginx', 'nginx', 'nginx'],
   ] as const) {
     const found = findBinary(bin);
-    checks.push({ name: bin, ok: found !== null, detail: found ?? 'not found', fix: mac ? `brew install ${brew}` : `sudo apt-get install -y ${pkg}` });
+    checks.push({
+      name: bin,
+      ok: found !== null,
+      detail: found ?? 'not found',
+      fix: mac ? `brew install ${brew}` : `sudo apt-get install -y ${pkg}`,
+    });
   }
   const chromium = process.env.CHROMIUM_PATH ?? findBinary('chromium') ?? findBinary('chromium-browser');
   checks.push({
     name: 'chromium (tests only)',
     ok: chromium !== null,
     detail: chromium ?? 'not found',
-    fix: mac ? 'brew install --cask chromium, or set CHROMIUM_PATH' : 'sudo apt-get install -y chromium, or set CHROMIUM_PATH',
+    fix: mac
+      ? 'brew install --cask chromium, or set CHROMIUM_PATH'
+      : 'sudo apt-get install -y chromium, or set CHROMIUM_PATH',
   });
 
   const running = readRunState(settings.runDir);
@@ -56,9 +68,18 @@ export async function runDoctor(settings: LabSettings): Promise<number> {
 
   try {
     const catalog = LessonCatalog.load(settings.lessonsDir);
-    checks.push({ name: 'lessons', ok: true, detail: `${catalog.lessons.length} lessons, ${catalog.stages().length} stages` });
+    checks.push({
+      name: 'lessons',
+      ok: true,
+      detail: `${catalog.lessons.length} lessons, ${catalog.stages().length} stages`,
+    });
   } catch (err) {
-    checks.push({ name: 'lessons', ok: false, detail: err instanceof LabError ? err.message : String(err), fix: 'fix the lesson file named above' });
+    checks.push({
+      name: 'lessons',
+      ok: false,
+      detail: err instanceof LabError ? err.message : String(err),
+      fix: 'fix the lesson file named above',
+    });
   }
 
   for (const c of checks) {
@@ -66,6 +87,10 @@ export async function runDoctor(settings: LabSettings): Promise<number> {
     if (!c.ok && c.fix) console.log(`       → ${c.fix}`);
   }
   const failed = checks.filter((c) => !c.ok && !c.name.includes('tests only'));
-  console.log(failed.length === 0 ? '\nEverything the lab needs is here.' : `\n${failed.length} problem(s) to fix before \`npm start\`.`);
+  console.log(
+    failed.length === 0
+      ? '\nEverything the lab needs is here.'
+      : `\n${failed.length} problem(s) to fix before \`npm start\`.`,
+  );
   return failed.length === 0 ? 0 : 1;
 }

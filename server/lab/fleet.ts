@@ -134,13 +134,18 @@ export class Fleet {
 
   get(id: string): FleetClient {
     const client = this.clients.get(id);
-    if (!client) throw new LabError(`no fleet client "${id}"`, `fleet clients: ${[...this.clients.keys()].join(', ') || 'none'}`);
+    if (!client)
+      throw new LabError(`no fleet client "${id}"`, `fleet clients: ${[...this.clients.keys()].join(', ') || 'none'}`);
     return client;
   }
 
   /** Add `count` clients and wait until each has connected and joined `rooms` (or failed to). */
-  async add(count: number, opts: { source?: SourceMode; rooms?: string[]; timeoutMs?: number; transports?: Transport[] } = {}): Promise<FleetClient[]> {
-    if (!Number.isInteger(count) || count < 1 || count > 5000) throw new LabError('count must be an integer from 1 to 5000');
+  async add(
+    count: number,
+    opts: { source?: SourceMode; rooms?: string[]; timeoutMs?: number; transports?: Transport[] } = {},
+  ): Promise<FleetClient[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 5000)
+      throw new LabError('count must be an integer from 1 to 5000');
     const added: FleetClient[] = [];
     for (let i = 0; i < count; i++) {
       const n = this.next++;

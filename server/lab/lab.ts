@@ -212,7 +212,9 @@ export class Lab {
       const newOptions = JSON.stringify(before.options) !== JSON.stringify(after.options);
       if (moved || newOptions) {
         await this.fleet.retarget(after);
-        report.push(`fleet: ${clients.length} clients reconnected (${moved ? 'new entry point' : 'new client options'})`);
+        report.push(
+          `fleet: ${clients.length} clients reconnected (${moved ? 'new entry point' : 'new client options'})`,
+        );
       }
     }
     return report;
@@ -305,7 +307,13 @@ export class Lab {
         at: Date.now(),
       };
     });
-    this.hub.lab({ t: 'predicted', lesson: lesson.id, prediction: prediction.id, right: graded.right, detail: graded.summary });
+    this.hub.lab({
+      t: 'predicted',
+      lesson: lesson.id,
+      prediction: prediction.id,
+      right: graded.right,
+      detail: graded.summary,
+    });
     return graded;
   }
 
@@ -381,7 +389,11 @@ export class Lab {
           task: l.exercise.task,
           files: l.exercise.files.filter((f) => f.edit).map((f) => f.path),
         },
-        predictions: l.predictions.map((p) => ({ id: p.id, question: p.question, choices: p.choices.map((c) => c.text) })),
+        predictions: l.predictions.map((p) => ({
+          id: p.id,
+          question: p.question,
+          choices: p.choices.map((c) => c.text),
+        })),
         hints: l.hints,
         readme: readReadme(l.dir),
       })),
@@ -412,7 +424,8 @@ export class Lab {
   private fleetTarget(stage: Stage): FleetTarget {
     const { ports } = this.settings;
     const options = this.clientOptions;
-    if (stage.loadBalancer !== 'none') return { via: 'nginx', options, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
+    if (stage.loadBalancer !== 'none')
+      return { via: 'nginx', options, urlFor: () => `http://127.0.0.1:${ports.nginx}` };
     return {
       via: 'direct',
       options,

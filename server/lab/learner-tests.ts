@@ -72,7 +72,11 @@ function parseReport(stdout: string): Omit<LearnerTestRun, 'since'> {
     for (const spec of suite.specs ?? []) {
       const results = spec.tests.flatMap((t) => t.results);
       const failed = results.find((r) => r.status !== 'passed' && r.status !== 'skipped');
-      tests.push({ title: spec.title, ok: !failed && results.length > 0, error: failed ? firstLine(failed.error?.message) : null });
+      tests.push({
+        title: spec.title,
+        ok: !failed && results.length > 0,
+        error: failed ? firstLine(failed.error?.message) : null,
+      });
     }
     for (const child of suite.suites ?? []) walk(child);
   };
@@ -84,5 +88,10 @@ function parseReport(stdout: string): Omit<LearnerTestRun, 'since'> {
 /** Playwright's messages carry ANSI colours and a stack: keep the first readable line. */
 function firstLine(message: string | undefined): string {
   const plain = (message ?? 'failed').replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
-  return plain.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'failed';
+  return (
+    plain
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'failed'
+  );
 }

@@ -46,9 +46,7 @@ const checkCommon = {
 const checkSchema = z.discriminatedUnion(
   'kind',
   Object.entries(CHECK_KINDS).map(([kind, k]) =>
-    z
-      .strictObject({ ...checkCommon, kind: z.literal(kind), ...k.params.shape })
-      .describe(`${kind}: ${k.about}`),
+    z.strictObject({ ...checkCommon, kind: z.literal(kind), ...k.params.shape }).describe(`${kind}: ${k.about}`),
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
 
@@ -166,7 +164,9 @@ export function parseLesson(raw: unknown, dir: string): Lesson {
     rawChecks.forEach((c: unknown, i) => {
       const kind = (c as { kind?: unknown } | null)?.kind;
       if (typeof kind !== 'string' || !Object.hasOwn(CHECK_KINDS, kind)) {
-        fail(`checks[${i}].kind ${JSON.stringify(kind)} is not a check kind (known: ${Object.keys(CHECK_KINDS).join(', ')})`);
+        fail(
+          `checks[${i}].kind ${JSON.stringify(kind)} is not a check kind (known: ${Object.keys(CHECK_KINDS).join(', ')})`,
+        );
       }
     });
   }
@@ -180,7 +180,13 @@ export function parseLesson(raw: unknown, dir: string): Lesson {
   const data = parsed.data;
 
   const checks: CheckSpec[] = data.checks.map((c) => {
-    const { id: checkId, title, kind, failsAtBegin, ...params } = c as z.output<typeof checkSchema> & {
+    const {
+      id: checkId,
+      title,
+      kind,
+      failsAtBegin,
+      ...params
+    } = c as z.output<typeof checkSchema> & {
       id: string;
       title: string;
       kind: string;
@@ -252,17 +258,22 @@ export class LessonCatalog {
       }
     }
     for (const alias of Object.values(ALIASES)) {
-      if (!this.stagesById.has(alias)) throw new LabError(`no lesson defines the stage "${alias}", which every lab must have`);
+      if (!this.stagesById.has(alias))
+        throw new LabError(`no lesson defines the stage "${alias}", which every lab must have`);
     }
     for (const lesson of lessons) {
       for (const p of lesson.predictions) {
         if (p.stage && !this.stagesById.has(p.stage)) {
-          throw new LabError(`${lesson.id}/lesson.json: prediction "${p.id}" names the stage "${p.stage}", which no lesson defines`);
+          throw new LabError(
+            `${lesson.id}/lesson.json: prediction "${p.id}" names the stage "${p.stage}", which no lesson defines`,
+          );
         }
       }
       for (const key of ['begin', 'target'] as const) {
         if (!this.stagesById.has(lesson[key])) {
-          throw new LabError(`${lesson.id}/lesson.json: "${key}" names the stage "${lesson[key]}", which no lesson defines`);
+          throw new LabError(
+            `${lesson.id}/lesson.json: "${key}" names the stage "${lesson[key]}", which no lesson defines`,
+          );
         }
       }
     }

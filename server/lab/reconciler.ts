@@ -89,7 +89,11 @@ export class Reconciler {
       await pm2.connect();
       const procs = await pm2.list();
       const proc = procs.find((p) => p.serverId === serverId);
-      if (!proc) throw new LabError(`no instance "${serverId}" in this stage`, `instances: ${procs.map((p) => p.serverId).join(', ')}`);
+      if (!proc)
+        throw new LabError(
+          `no instance "${serverId}" in this stage`,
+          `instances: ${procs.map((p) => p.serverId).join(', ')}`,
+        );
       const port = Number(proc.env[ENV.port]);
       if (fault === 'crash') {
         if (!proc.online) throw new LabError(`${serverId} is not running`);
@@ -114,7 +118,8 @@ export class Reconciler {
   /** Stop or start the lab's Redis without changing the stage (an outage, on purpose). */
   redisFault(fault: 'stop' | 'start'): Promise<string> {
     return this.serial(async () => {
-      if (this.deps.settings.externalRedisUrl) throw new LabError('the lab does not stop or start a Redis it did not start (REDIS_URL is set)');
+      if (this.deps.settings.externalRedisUrl)
+        throw new LabError('the lab does not stop or start a Redis it did not start (REDIS_URL is set)');
       const report: ApplyReport = [];
       if (fault === 'stop') await this.stopRedis(report);
       else await this.ensureRedis(report);
@@ -137,7 +142,13 @@ export class Reconciler {
       if (!stage.redis) await this.stopRedis(report);
       state.stage = stage.id;
       this.deps.saveState();
-      hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'applied', detail: report.join('; ') || 'no change' });
+      hub.lab({
+        t: 'stage',
+        stage: stage.id,
+        lesson: stage.lesson,
+        phase: 'applied',
+        detail: report.join('; ') || 'no change',
+      });
       return report;
     } catch (err) {
       hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'failed', detail: (err as Error).message });
@@ -390,7 +401,11 @@ export class Reconciler {
   }
 
   private need(name: string, bin: string | null): string {
-    if (!bin) throw new LabError(`this stage needs ${name}, which is not installed`, 'run `npm run lab -- doctor` for the install command');
+    if (!bin)
+      throw new LabError(
+        `this stage needs ${name}, which is not installed`,
+        'run `npm run lab -- doctor` for the install command',
+      );
     return bin;
   }
 }
@@ -407,7 +422,8 @@ function specHash(app: Pm2App): string {
 function describeChange(current: Pm2Process, desired: Pm2App): string {
   if (!current.online) return 'was not online';
   if (current.script !== desired.script) return 'server/app changed';
-  if (current.execMode !== (isCluster(desired) ? 'cluster' : 'fork')) return `exec_mode ${current.execMode} → ${desired.exec_mode}`;
+  if (current.execMode !== (isCluster(desired) ? 'cluster' : 'fork'))
+    return `exec_mode ${current.execMode} → ${desired.exec_mode}`;
   const changed = Object.values(ENV)
     .filter((key) => key in desired.env && current.env[key] !== desired.env[key])
     .map((key) => `${key} ${current.env[key] ?? '∅'} → ${desired.env[key]}`);

@@ -1,5 +1,5 @@
 // Where the lab runs: ports and its private run directory. Defaults are the
-// contract's (LAB-DESIGN §2); each can be overridden, and tests pick free ones.
+// contract's (the design document's port table); each can be overridden, and tests pick free ones.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

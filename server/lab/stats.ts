@@ -48,7 +48,12 @@ export class StatsSampler {
     const counts = this.counts;
     this.counts = LATENCY_EDGES.map(() => 0);
     // Only instances that are up, and only samples from the last few seconds.
-    const online = new Set(this.hub.instanceList().filter((i) => i.online).map((i) => i.serverId));
+    const online = new Set(
+      this.hub
+        .instanceList()
+        .filter((i) => i.online)
+        .map((i) => i.serverId),
+    );
     const fresh = Date.now() - 3000;
     const instances = [...this.latest]
       .filter(([serverId, s]) => online.has(serverId) && s.at >= fresh)

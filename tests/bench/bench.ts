@@ -59,7 +59,9 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     telemetry: null,
     baseline: BASELINE,
   };
-  ctx.progress(`bench: ${opts.only.join(', ')} (about ${estimateSeconds(opts)} s); ports from ${base.ports.ui}, run dir ${base.runDir}`);
+  ctx.progress(
+    `bench: ${opts.only.join(', ')} (about ${estimateSeconds(opts)} s); ports from ${base.ports.ui}, run dir ${base.runDir}`,
+  );
 
   let failure: unknown = null;
   try {

@@ -33,7 +33,10 @@ export function entryFor(ports: Ports, via: 'direct' | 'nginx', instances: numbe
   return {
     via,
     instances,
-    url: (index) => (via === 'nginx' ? `http://127.0.0.1:${ports.nginx}` : `http://127.0.0.1:${instancePort(ports, index % instances)}`),
+    url: (index) =>
+      via === 'nginx'
+        ? `http://127.0.0.1:${ports.nginx}`
+        : `http://127.0.0.1:${instancePort(ports, index % instances)}`,
   };
 }
 
@@ -69,7 +72,10 @@ export class ClientPool {
     });
     try {
       const serverId = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${opts.name}: no welcome from ${url} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${opts.name}: no welcome from ${url} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         socket.once('welcome', (w: { serverId: string }) => {
           clearTimeout(timer);
           resolve(w.serverId);
@@ -118,7 +124,10 @@ async function waitForWebsocket(socket: Socket, name: string, timeoutMs: number)
   const deadline = performance.now() + timeoutMs;
   while (socket.io.engine?.transport?.name !== 'websocket') {
     if (!socket.connected) throw new Error(`${name}: disconnected before upgrading to WebSocket`);
-    if (performance.now() > deadline) throw new Error(`${name}: still on ${socket.io.engine?.transport?.name ?? '?'} after ${timeoutMs} ms (no WebSocket upgrade)`);
+    if (performance.now() > deadline)
+      throw new Error(
+        `${name}: still on ${socket.io.engine?.transport?.name ?? '?'} after ${timeoutMs} ms (no WebSocket upgrade)`,
+      );
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -140,7 +149,8 @@ export async function placeSenderAndReceivers(
   count: number,
   tag: string,
 ): Promise<{ sender: BenchClient; receivers: BenchClient[] }> {
-  const open = (name: string, index: number): Promise<BenchClient> => pool.connect(entry.url(index), { name, source: pool.takeSource() });
+  const open = (name: string, index: number): Promise<BenchClient> =>
+    pool.connect(entry.url(index), { name, source: pool.takeSource() });
   const sender = await open(`${tag}-sender`, 0);
   const receivers: BenchClient[] = [];
   const others = Math.max(1, entry.instances - 1);
@@ -148,7 +158,9 @@ export async function placeSenderAndReceivers(
   const onInstance = new Map<string, number>();
   for (let attempt = 0; receivers.length < count; attempt++) {
     if (attempt >= count + 40) {
-      throw new Error(`could not place ${count} receivers away from ${sender.serverId} (placed ${receivers.length}, on ${[...onInstance.keys()].join(', ') || 'nothing'})`);
+      throw new Error(
+        `could not place ${count} receivers away from ${sender.serverId} (placed ${receivers.length}, on ${[...onInstance.keys()].join(', ') || 'nothing'})`,
+      );
     }
     const index = entry.instances === 1 ? 0 : 1 + (receivers.length % others);
     const c = await open(`${tag}-r${attempt + 1}`, index);
@@ -170,7 +182,9 @@ export async function placeSenderAndReceivers(
 /** `count` clients spread over the instances (round robin when direct, ip_hash through nginx). */
 export async function placeSpread(pool: ClientPool, entry: Entry, count: number, tag: string): Promise<BenchClient[]> {
   return Promise.all(
-    Array.from({ length: count }, (_, i) => pool.connect(entry.url(i), { name: `${tag}-c${i + 1}`, source: pool.takeSource() })),
+    Array.from({ length: count }, (_, i) =>
+      pool.connect(entry.url(i), { name: `${tag}-c${i + 1}`, source: pool.takeSource() }),
+    ),
   );
 }
 

@@ -15,11 +15,47 @@ import type { ConfigId } from './results.ts';
 const UNLIMITED = { maxMessagesPerSecond: 100_000, maxConnections: 20_000 };
 
 export const BENCH_STAGES = [
-  { id: 'start', title: 'bench: 1 instance, in-memory', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'rooms', ...UNLIMITED },
-  { id: 'direct-redis', title: 'bench: 3 instances direct, Redis adapter', instances: 3, loadBalancer: 'none', adapter: 'redis', ...UNLIMITED },
-  { id: 'streams', title: 'bench: 3 instances direct, Redis Streams adapter', instances: 3, loadBalancer: 'none', adapter: 'redis-streams', ...UNLIMITED },
-  { id: 'ip-hash', title: 'bench: nginx ip_hash, no adapter', instances: 3, loadBalancer: 'ip-hash', adapter: 'none', ...UNLIMITED },
-  { id: 'scaled', title: 'bench: nginx ip_hash, Redis adapter', instances: 3, loadBalancer: 'ip-hash', adapter: 'redis', ...UNLIMITED },
+  {
+    id: 'start',
+    title: 'bench: 1 instance, in-memory',
+    instances: 1,
+    loadBalancer: 'none',
+    adapter: 'none',
+    broadcast: 'rooms',
+    ...UNLIMITED,
+  },
+  {
+    id: 'direct-redis',
+    title: 'bench: 3 instances direct, Redis adapter',
+    instances: 3,
+    loadBalancer: 'none',
+    adapter: 'redis',
+    ...UNLIMITED,
+  },
+  {
+    id: 'streams',
+    title: 'bench: 3 instances direct, Redis Streams adapter',
+    instances: 3,
+    loadBalancer: 'none',
+    adapter: 'redis-streams',
+    ...UNLIMITED,
+  },
+  {
+    id: 'ip-hash',
+    title: 'bench: nginx ip_hash, no adapter',
+    instances: 3,
+    loadBalancer: 'ip-hash',
+    adapter: 'none',
+    ...UNLIMITED,
+  },
+  {
+    id: 'scaled',
+    title: 'bench: nginx ip_hash, Redis adapter',
+    instances: 3,
+    loadBalancer: 'ip-hash',
+    adapter: 'redis',
+    ...UNLIMITED,
+  },
 ] as const;
 
 export interface BenchConfig {
@@ -32,9 +68,21 @@ export interface BenchConfig {
 
 export const CONFIGS: Record<ConfigId, BenchConfig> = {
   single: { id: 'single', stage: 'start', label: '1 instance, in-memory', via: 'direct', instances: 1 },
-  'direct-redis': { id: 'direct-redis', stage: 'direct-redis', label: '3 instances direct + Redis', via: 'direct', instances: 3 },
+  'direct-redis': {
+    id: 'direct-redis',
+    stage: 'direct-redis',
+    label: '3 instances direct + Redis',
+    via: 'direct',
+    instances: 3,
+  },
   'nginx-redis': { id: 'nginx-redis', stage: 'scaled', label: 'nginx ip_hash + Redis', via: 'nginx', instances: 3 },
-  streams: { id: 'streams', stage: 'streams', label: '3 instances direct + Redis Streams', via: 'direct', instances: 3 },
+  streams: {
+    id: 'streams',
+    stage: 'streams',
+    label: '3 instances direct + Redis Streams',
+    via: 'direct',
+    instances: 3,
+  },
 };
 
 /** A lessons folder with one lesson holding the bench stages ("start" and "scaled" must exist in any lab). */

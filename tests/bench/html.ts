@@ -5,9 +5,23 @@ import type { BenchReport, ConfigId } from './results.ts';
 import { cpuText, num } from './table.ts';
 
 /** Chart axis labels (the tables carry the full names). */
-const SHORT: Record<ConfigId, string> = { single: '1 instance, in-memory', 'direct-redis': 'direct + Redis', 'nginx-redis': 'nginx + Redis', streams: 'direct + Redis Streams' };
+const SHORT: Record<ConfigId, string> = {
+  single: '1 instance, in-memory',
+  'direct-redis': 'direct + Redis',
+  'nginx-redis': 'nginx + Redis',
+  streams: 'direct + Redis Streams',
+};
 
-const COLORS = { p50: '#2f6fdf', p90: '#7fa6ee', p99: '#e08a1e', max: '#b23b3b', on: '#d9822b', off: '#3b7dd8', heap: '#2f6fdf', rss: '#7a5cc4' };
+const COLORS = {
+  p50: '#2f6fdf',
+  p90: '#7fa6ee',
+  p99: '#e08a1e',
+  max: '#b23b3b',
+  on: '#d9822b',
+  off: '#3b7dd8',
+  heap: '#2f6fdf',
+  rss: '#7a5cc4',
+};
 
 interface Bar {
   label: string;
@@ -55,9 +69,11 @@ export function barChart(spec: ChartSpec): string {
     const min = Math.min(...values);
     const lo = [...steps(min / 10), ...steps(min)].filter((t) => t <= min / 1.5).at(-1)!;
     const hi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
-    y = (v) => m.top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
+    y = (v) =>
+      m.top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
     ticks = [lo];
-    for (let d = 10 ** Math.ceil(Math.log10(lo) - 1e-9); d <= hi * 1.0001; d *= 10) ticks.push(...[d, d * 3].filter((t) => t > lo * 1.0001 && t <= hi * 1.0001));
+    for (let d = 10 ** Math.ceil(Math.log10(lo) - 1e-9); d <= hi * 1.0001; d *= 10)
+      ticks.push(...[d, d * 3].filter((t) => t > lo * 1.0001 && t <= hi * 1.0001));
   } else {
     const hi = niceCeil(Math.max(...values) * 1.1);
     y = (v) => m.top + plotH - (Math.max(0, v) / hi) * plotH;
@@ -76,7 +92,9 @@ export function barChart(spec: ChartSpec): string {
     parts.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(t)}" y2="${y(t)}" class="grid"/>`);
     parts.push(`<text x="${m.left - 6}" y="${y(t) + 4}" text-anchor="end" class="axis">${esc(short(t))}</text>`);
   }
-  parts.push(`<text transform="translate(14 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis">${esc(spec.unit)}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="axis">${esc(spec.unit)}</text>`,
+  );
 
   const groupW = plotW / spec.groups.length;
   spec.groups.forEach((g, gi) => {
@@ -91,9 +109,13 @@ export function barChart(spec: ChartSpec): string {
         `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.max(0, base - top).toFixed(1)}" fill="${b.color}">` +
           `<title>${esc(`${g.label} · ${b.label}: ${short(b.value)} ${spec.unit}`)}</title></rect>`,
       );
-      parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(top - 3).toFixed(1)}" text-anchor="middle" class="value">${esc(short(b.value))}</text>`);
+      parts.push(
+        `<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(top - 3).toFixed(1)}" text-anchor="middle" class="value">${esc(short(b.value))}</text>`,
+      );
     });
-    parts.push(`<text x="${(m.left + gi * groupW + groupW / 2).toFixed(1)}" y="${base + 16}" text-anchor="middle" class="axis">${esc(g.label)}</text>`);
+    parts.push(
+      `<text x="${(m.left + gi * groupW + groupW / 2).toFixed(1)}" y="${base + 16}" text-anchor="middle" class="axis">${esc(g.label)}</text>`,
+    );
   });
   for (const r of spec.refs ?? []) {
     parts.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(r.value)}" y2="${y(r.value)}" class="ref"/>`);
@@ -105,7 +127,9 @@ export function barChart(spec: ChartSpec): string {
   for (const g of spec.groups) for (const b of g.bars) legend.set(b.label, b.color);
   let lx = m.left;
   for (const [label, color] of legend) {
-    parts.push(`<rect x="${lx}" y="${H - 18}" width="10" height="10" fill="${color}"/><text x="${lx + 14}" y="${H - 9}" class="axis">${esc(label)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="${H - 18}" width="10" height="10" fill="${color}"/><text x="${lx + 14}" y="${H - 9}" class="axis">${esc(label)}</text>`,
+    );
     lx += 24 + label.length * 7;
   }
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(spec.title)}">${parts.join('')}</svg>`;
@@ -155,12 +179,50 @@ export function renderHtml(r: BenchReport): string {
             { label: 'max', value: l.latencyMs.max, color: COLORS.max },
           ],
         })),
-        refs: rate === 500 ? [{ value: b.latency500.p50Ms, label: `baseline p50 ≈ ${b.latency500.p50Ms} ms (nginx + Redis)` }, { value: b.latency500.p99Ms, label: `baseline p99 ≈ ${b.latency500.p99Ms} ms` }] : [],
+        refs:
+          rate === 500
+            ? [
+                { value: b.latency500.p50Ms, label: `baseline p50 ≈ ${b.latency500.p50Ms} ms (nginx + Redis)` },
+                { value: b.latency500.p99Ms, label: `baseline p99 ≈ ${b.latency500.p99Ms} ms` },
+              ]
+            : [],
       });
     });
-    const rows = [['configuration', 'rate/s', 'sender on', 'receivers on', 'sent', 'achieved/s', 'lost', 'p50', 'p90', 'p99', 'max', 'send lag p50', 'send lag p99', 'CPU % of one core']];
+    const rows = [
+      [
+        'configuration',
+        'rate/s',
+        'sender on',
+        'receivers on',
+        'sent',
+        'achieved/s',
+        'lost',
+        'p50',
+        'p90',
+        'p99',
+        'max',
+        'send lag p50',
+        'send lag p99',
+        'CPU % of one core',
+      ],
+    ];
     for (const l of r.latency) {
-      rows.push([l.label, String(l.rate), l.senderOn, l.receiversOn.join(' '), String(l.sent), num(l.achievedRate, 0), String(l.lost), num(l.latencyMs.p50), num(l.latencyMs.p90), num(l.latencyMs.p99), num(l.latencyMs.max), num(l.sendLagMs.p50), num(l.sendLagMs.p99), cpuText(l.cpu)]);
+      rows.push([
+        l.label,
+        String(l.rate),
+        l.senderOn,
+        l.receiversOn.join(' '),
+        String(l.sent),
+        num(l.achievedRate, 0),
+        String(l.lost),
+        num(l.latencyMs.p50),
+        num(l.latencyMs.p90),
+        num(l.latencyMs.p99),
+        num(l.latencyMs.max),
+        num(l.sendLagMs.p50),
+        num(l.sendLagMs.p99),
+        cpuText(l.cpu),
+      ]);
     }
     sections.push(
       `<h2>a. Cross-instance delivery latency</h2><p>Open loop: one sender, messages scheduled at fixed intended times; latency = receipt − intended send time, so stalls are never hidden. Receivers sit on instances other than the sender's (checked from each client's <code>welcome</code>). Baseline at 500 msg/s through nginx + Redis: p50 ≈ ${b.latency500.p50Ms} ms, p99 ≈ ${b.latency500.p99Ms} ms; one instance in memory p50 ${b.singleP50Ms} ms.</p>${charts.join('')}${table(rows)}`,
@@ -169,16 +231,47 @@ export function renderHtml(r: BenchReport): string {
 
   for (const f of r.fanout) {
     sections.push(
-      `<h2>b. Fan-out throughput</h2><p>Closed loop: ${f.clients} clients in one room (${esc(Object.entries(f.spread).map(([s, n]) => `${s}: ${n}`).join(', '))}), ${f.window} messages in flight, senders taking turns. Every message goes to every member (its sender included).</p>` +
+      `<h2>b. Fan-out throughput</h2><p>Closed loop: ${f.clients} clients in one room (${esc(
+        Object.entries(f.spread)
+          .map(([s, n]) => `${s}: ${n}`)
+          .join(', '),
+      )}), ${f.window} messages in flight, senders taking turns. Every message goes to every member (its sender included).</p>` +
         barChart({
           title: 'Deliveries per second',
           unit: 'deliveries/s',
           groups: [{ label: f.label, bars: [{ label: 'measured', value: f.deliveriesPerSec, color: COLORS.p50 }] }],
-          refs: [{ value: b.fanoutDeliveriesPerSec, label: `baseline ≈ ${b.fanoutDeliveriesPerSec.toLocaleString('en-US')}/s` }],
+          refs: [
+            {
+              value: b.fanoutDeliveriesPerSec,
+              label: `baseline ≈ ${b.fanoutDeliveriesPerSec.toLocaleString('en-US')}/s`,
+            },
+          ],
         }) +
         table([
-          ['deliveries/s', 'messages/s', 'delivery p50', 'p90', 'p99', 'max', 'all members p50', 'all members p99', 'lost', 'CPU % of one core'],
-          [num(f.deliveriesPerSec, 0), num(f.messagesPerSec, 0), num(f.latencyMs.p50), num(f.latencyMs.p90), num(f.latencyMs.p99), num(f.latencyMs.max), num(f.completionMs.p50), num(f.completionMs.p99), String(f.lost), cpuText(f.cpu)],
+          [
+            'deliveries/s',
+            'messages/s',
+            'delivery p50',
+            'p90',
+            'p99',
+            'max',
+            'all members p50',
+            'all members p99',
+            'lost',
+            'CPU % of one core',
+          ],
+          [
+            num(f.deliveriesPerSec, 0),
+            num(f.messagesPerSec, 0),
+            num(f.latencyMs.p50),
+            num(f.latencyMs.p90),
+            num(f.latencyMs.p99),
+            num(f.latencyMs.max),
+            num(f.completionMs.p50),
+            num(f.completionMs.p99),
+            String(f.lost),
+            cpuText(f.cpu),
+          ],
         ]),
     );
   }
@@ -186,19 +279,44 @@ export function renderHtml(r: BenchReport): string {
   if (r.memory) {
     const mem = r.memory;
     const rows = [['connections', 'instance', 'connections there', 'heap used MB (after GC)', 'RSS MB']];
-    for (const level of mem.levels) for (const s of level.instances) rows.push([String(level.connected), s.serverId, String(s.connections), num(s.heapUsed / 2 ** 20, 1), num(s.rss / 2 ** 20, 1)]);
+    for (const level of mem.levels)
+      for (const s of level.instances)
+        rows.push([
+          String(level.connected),
+          s.serverId,
+          String(s.connections),
+          num(s.heapUsed / 2 ** 20, 1),
+          num(s.rss / 2 ** 20, 1),
+        ]);
     sections.push(
-      `<h2>c. Memory per idle connection</h2><p>${esc(mem.label)}; idle WebSocket clients connected straight to the instances from ${esc('127.0.N.1')} addresses. Heap is read from each instance's <code>/health?gc=1</code> after a forced GC${mem.gcAvailable ? '' : ' (<b>gc was not available</b>)'}; RSS from <code>/proc/&lt;pid&gt;/status</code>. Per connection = (value − value at 0 connections) ÷ connections on that instance.</p>` +
+      `<h2>c. Memory per idle connection</h2><p>${esc(mem.label)}; idle WebSocket clients connected straight to the instances from ${esc('127.0.N.1')} addresses. Heap is read from each instance's <code>/lab/memory?gc=1</code> (the lab's probe) after a forced GC${mem.gcAvailable ? '' : ' (<b>gc was not available</b>)'}; RSS from <code>/proc/&lt;pid&gt;/status</code>. Per connection = (value − value at 0 connections) ÷ connections on that instance.</p>` +
         barChart({
           title: 'KB per idle connection',
           unit: 'KB',
-          groups: mem.perConnection.map((p) => ({ label: `${p.serverId} (${p.connections})`, bars: [{ label: 'heap', value: p.heapKB, color: COLORS.heap }, { label: 'RSS', value: p.rssKB, color: COLORS.rss }] })),
-          band: { from: mem.ruleOfThumbKB[0], to: mem.ruleOfThumbKB[1], label: `rule of thumb ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB` },
-          refs: [{ value: b.memoryPerIdleConnectionKB.heap, label: `baseline heap ≈ ${b.memoryPerIdleConnectionKB.heap} KB` }],
+          groups: mem.perConnection.map((p) => ({
+            label: `${p.serverId} (${p.connections})`,
+            bars: [
+              { label: 'heap', value: p.heapKB, color: COLORS.heap },
+              { label: 'RSS', value: p.rssKB, color: COLORS.rss },
+            ],
+          })),
+          band: {
+            from: mem.ruleOfThumbKB[0],
+            to: mem.ruleOfThumbKB[1],
+            label: `rule of thumb ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB`,
+          },
+          refs: [
+            {
+              value: b.memoryPerIdleConnectionKB.heap,
+              label: `baseline heap ≈ ${b.memoryPerIdleConnectionKB.heap} KB`,
+            },
+          ],
         }) +
         table(rows) +
         `<p>Mean per connection: heap ${num(mem.meanKB.heap, 1)} KB, RSS ${num(mem.meanKB.rss, 1)} KB (baseline ≈ ${b.memoryPerIdleConnectionKB.heap} / ${b.memoryPerIdleConnectionKB.rss} KB)` +
-        (mem.marginalKB ? `; between the two highest levels (no start-up memory in it): heap ${num(mem.marginalKB.heap, 1)} KB, RSS ${num(mem.marginalKB.rss, 1)} KB` : '') +
+        (mem.marginalKB
+          ? `; between the two highest levels (no start-up memory in it): heap ${num(mem.marginalKB.heap, 1)} KB, RSS ${num(mem.marginalKB.rss, 1)} KB`
+          : '') +
         `. CPU while connecting: ${esc(cpuText(mem.cpuWhileConnecting))}.</p>`,
     );
   }
@@ -211,12 +329,23 @@ export function renderHtml(r: BenchReport): string {
           title: 'Cold start and stage switch, ms',
           unit: 'ms',
           groups: [
-            ...s.coldStartMs.map((v, i) => ({ label: `cold start ${i + 1}`, bars: [{ label: 'cold start', value: v, color: COLORS.p50 }] })),
-            ...s.switches.map((sw) => ({ label: `${sw.from}→${sw.to}`, bars: [{ label: 'switch', value: sw.ms, color: COLORS.p99 }] })),
+            ...s.coldStartMs.map((v, i) => ({
+              label: `cold start ${i + 1}`,
+              bars: [{ label: 'cold start', value: v, color: COLORS.p50 }],
+            })),
+            ...s.switches.map((sw) => ({
+              label: `${sw.from}→${sw.to}`,
+              bars: [{ label: 'switch', value: sw.ms, color: COLORS.p99 }],
+            })),
           ],
           refs: [{ value: b.coldStartMs.pm2, label: `baseline cold start ≈ ${b.coldStartMs.pm2} ms (PM2)` }],
         }) +
-        table([['what', 'ms'], ...s.coldStartMs.map((v, i) => [`cold start ${i + 1} of "${s.stage}"`, num(v, 0)]), ...s.switches.map((sw) => [`switch ${sw.from} → ${sw.to}`, num(sw.ms, 0)]), ...s.downMs.map((v, i) => [`down ${i + 1}`, num(v, 0)])]),
+        table([
+          ['what', 'ms'],
+          ...s.coldStartMs.map((v, i) => [`cold start ${i + 1} of "${s.stage}"`, num(v, 0)]),
+          ...s.switches.map((sw) => [`switch ${sw.from} → ${sw.to}`, num(sw.ms, 0)]),
+          ...s.downMs.map((v, i) => [`down ${i + 1}`, num(v, 0)]),
+        ]),
     );
   }
 
@@ -228,16 +357,53 @@ export function renderHtml(r: BenchReport): string {
         barChart({
           title: `Latency p50 / p99 at ${t.rate} msg/s`,
           unit: 'ms',
-          groups: t.phases.map((p, i) => ({ label: phaseLabel(i), bars: [{ label: 'p50', value: p.latencyMs.p50, color: COLORS.p50 }, { label: 'p99', value: p.latencyMs.p99, color: COLORS.p99 }] })),
+          groups: t.phases.map((p, i) => ({
+            label: phaseLabel(i),
+            bars: [
+              { label: 'p50', value: p.latencyMs.p50, color: COLORS.p50 },
+              { label: 'p99', value: p.latencyMs.p99, color: COLORS.p99 },
+            ],
+          })),
         }) +
         barChart({
           title: `Fan-out deliveries/s (${t.clients} clients, window ${t.window})`,
           unit: 'deliveries/s',
-          groups: t.phases.map((p, i) => ({ label: phaseLabel(i), bars: [{ label: p.telemetry ? 'telemetry on' : 'telemetry off', value: p.deliveriesPerSec, color: p.telemetry ? COLORS.on : COLORS.off }] })),
+          groups: t.phases.map((p, i) => ({
+            label: phaseLabel(i),
+            bars: [
+              {
+                label: p.telemetry ? 'telemetry on' : 'telemetry off',
+                value: p.deliveriesPerSec,
+                color: p.telemetry ? COLORS.on : COLORS.off,
+              },
+            ],
+          })),
         }) +
         table([
-          ['#', 'telemetry', 'latency p50', 'p99', 'max', 'deliveries/s', 'fan-out p99', 'lost', 'CPU % (latency)', 'CPU % (fan-out)'],
-          ...t.phases.map((p, i) => [String(i + 1), p.telemetry ? 'on' : 'off', num(p.latencyMs.p50), num(p.latencyMs.p99), num(p.latencyMs.max), num(p.deliveriesPerSec, 0), num(p.fanoutLatencyMs.p99), String(p.lost), cpuText(p.cpuLatency), cpuText(p.cpuFanout)]),
+          [
+            '#',
+            'telemetry',
+            'latency p50',
+            'p99',
+            'max',
+            'deliveries/s',
+            'fan-out p99',
+            'lost',
+            'CPU % (latency)',
+            'CPU % (fan-out)',
+          ],
+          ...t.phases.map((p, i) => [
+            String(i + 1),
+            p.telemetry ? 'on' : 'off',
+            num(p.latencyMs.p50),
+            num(p.latencyMs.p99),
+            num(p.latencyMs.max),
+            num(p.deliveriesPerSec, 0),
+            num(p.fanoutLatencyMs.p99),
+            String(p.lost),
+            cpuText(p.cpuLatency),
+            cpuText(p.cpuFanout),
+          ]),
         ]),
     );
   }

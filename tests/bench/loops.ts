@@ -42,7 +42,15 @@ export interface OpenLoopResult {
 
 export async function openLoop(
   ctx: BenchContext,
-  args: { sender: BenchClient; receivers: BenchClient[]; room: string; rate: number; seconds: number; warmupSeconds: number; cpuTargets: CpuTarget[] },
+  args: {
+    sender: BenchClient;
+    receivers: BenchClient[];
+    room: string;
+    rate: number;
+    seconds: number;
+    warmupSeconds: number;
+    cpuTargets: CpuTarget[];
+  },
 ): Promise<OpenLoopResult> {
   const { sender, receivers, room, rate } = args;
   const interval = 1000 / rate;
@@ -107,7 +115,16 @@ export async function openLoop(
     const deadline = performance.now() + LOST_AFTER_MS;
     while (received < expected && performance.now() < deadline) await ctx.sleep(10);
     const spanSeconds = Math.max((lastSentAt - firstMeasuredAt) / 1000 + 1 / rate, 1e-9);
-    return { sent, expected, received, lost: expected - received, achievedRate: sent / spanSeconds, latency, sendLag, cpu };
+    return {
+      sent,
+      expected,
+      received,
+      lost: expected - received,
+      achievedRate: sent / spanSeconds,
+      latency,
+      sendLag,
+      cpu,
+    };
   } finally {
     for (const r of receivers) r.socket.off('chat', onChat);
   }
@@ -127,7 +144,14 @@ export interface ClosedLoopResult {
 
 export async function closedLoop(
   ctx: BenchContext,
-  args: { clients: BenchClient[]; room: string; window: number; seconds: number; warmupSeconds: number; cpuTargets: CpuTarget[] },
+  args: {
+    clients: BenchClient[];
+    room: string;
+    window: number;
+    seconds: number;
+    warmupSeconds: number;
+    cpuTargets: CpuTarget[];
+  },
 ): Promise<ClosedLoopResult> {
   const { clients, room, window } = args;
   const members = clients.length;
@@ -192,7 +216,16 @@ export async function closedLoop(
     const deadline = performance.now() + LOST_AFTER_MS;
     while ([...inFlight.values()].some((e) => e.measured) && performance.now() < deadline) await ctx.sleep(10);
     for (const entry of inFlight.values()) if (entry.measured) lost += members - entry.got;
-    return { messages, deliveries, deliveriesPerSec: deliveries / seconds, messagesPerSec: messages / seconds, lost, latency, completion, cpu };
+    return {
+      messages,
+      deliveries,
+      deliveriesPerSec: deliveries / seconds,
+      messagesPerSec: messages / seconds,
+      lost,
+      latency,
+      completion,
+      cpu,
+    };
   } finally {
     clearInterval(sweeper);
     phase = 'drain';

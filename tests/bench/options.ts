@@ -94,7 +94,9 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--quick') continue;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
@@ -114,7 +116,9 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         opts.warmupSeconds = num(flag, value(), 0, 60);
         break;
       case '--rates':
-        opts.rates = value().split(',').map((v) => num(flag, v, 1, 50_000));
+        opts.rates = value()
+          .split(',')
+          .map((v) => num(flag, v, 1, 50_000));
         break;
       case '--receivers':
         opts.receivers = int(flag, value(), 1, 50);
@@ -126,7 +130,9 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         opts.window = int(flag, value(), 1, 1000);
         break;
       case '--connections':
-        opts.connections = value().split(',').map((v) => int(flag, v, 1, MAX_CONNECTIONS));
+        opts.connections = value()
+          .split(',')
+          .map((v) => int(flag, v, 1, MAX_CONNECTIONS));
         break;
       case '--cold-starts':
         opts.coldStarts = int(flag, value(), 1, 10);
@@ -152,15 +158,20 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
 }
 
 function list<T extends string>(flag: string, raw: string, allowed: readonly T[]): T[] {
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) if (!allowed.includes(item as T)) throw new UsageError(`${flag}: unknown "${item}" (known: ${allowed.join(', ')})`);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!allowed.includes(item as T)) throw new UsageError(`${flag}: unknown "${item}" (known: ${allowed.join(', ')})`);
   if (items.length === 0) throw new UsageError(`${flag} needs at least one of: ${allowed.join(', ')}`);
   return [...new Set(items)] as T[];
 }
 
 function num(flag: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 

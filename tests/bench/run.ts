@@ -73,7 +73,9 @@ try {
     console.log('bench: interrupted; the lab is down, no report written.');
     process.exitCode = 130;
   } else {
-    console.error(`bench failed: ${err instanceof LabError ? err.toString() : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(
+      `bench failed: ${err instanceof LabError ? err.toString() : err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     process.exitCode = 1;
   }
 } finally {

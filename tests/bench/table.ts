@@ -10,7 +10,10 @@ type Align = 'l' | 'r';
 export function formatRows(rows: string[][], align: Align[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
-    r.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const [head, ...body] = rows;
   return [line(head!), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
@@ -39,28 +42,64 @@ export function formatReport(r: BenchReport): string {
   );
 
   if (r.latency.length > 0) {
-    const rows: string[][] = [['configuration', 'rate/s', 'sent', 'lost', 'p50', 'p90', 'p99', 'max', 'lag p50', 'baseline', 'CPU %']];
+    const rows: string[][] = [
+      ['configuration', 'rate/s', 'sent', 'lost', 'p50', 'p90', 'p99', 'max', 'lag p50', 'baseline', 'CPU %'],
+    ];
     for (const run of r.latency) {
       let base = '';
-      if (run.config === 'nginx-redis' && run.rate === 500) base = `p50 ≈ ${b.latency500.p50Ms}, p99 ≈ ${b.latency500.p99Ms}`;
+      if (run.config === 'nginx-redis' && run.rate === 500)
+        base = `p50 ≈ ${b.latency500.p50Ms}, p99 ≈ ${b.latency500.p99Ms}`;
       if (run.config === 'single' && run.rate === 500) base = `p50 ${b.singleP50Ms}`;
       if (run.config === 'nginx-redis' && run.rate === b.sustainedRate) base = `sustained ≈ ${b.sustainedRate}/s`;
-      rows.push([run.label, String(run.rate), String(run.sent), String(run.lost), num(run.latencyMs.p50), num(run.latencyMs.p90), num(run.latencyMs.p99), num(run.latencyMs.max), num(run.sendLagMs.p50), base, cpuText(run.cpu)]);
+      rows.push([
+        run.label,
+        String(run.rate),
+        String(run.sent),
+        String(run.lost),
+        num(run.latencyMs.p50),
+        num(run.latencyMs.p90),
+        num(run.latencyMs.p99),
+        num(run.latencyMs.max),
+        num(run.sendLagMs.p50),
+        base,
+        cpuText(run.cpu),
+      ]);
     }
-    out.push('', 'a. Cross-instance delivery latency, ms — open loop, measured from the INTENDED send time (one sender; receivers on other instances)');
+    out.push(
+      '',
+      'a. Cross-instance delivery latency, ms — open loop, measured from the INTENDED send time (one sender; receivers on other instances)',
+    );
     out.push(formatRows(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
     const recv = r.latency[0]!.receiversOn.length;
-    out.push(`   ${recv} receivers per run; "lag p50" is how late the bench itself sent (Node timers), already inside every latency figure.`);
+    out.push(
+      `   ${recv} receivers per run; "lag p50" is how late the bench itself sent (Node timers), already inside every latency figure.`,
+    );
   }
 
   for (const f of r.fanout) {
     const rows = [
-      ['configuration', 'clients', 'window', 'spread', 'deliveries/s', 'msgs/s', 'p50', 'p99', 'max', 'all-members p99', 'lost', 'baseline', 'CPU %'],
+      [
+        'configuration',
+        'clients',
+        'window',
+        'spread',
+        'deliveries/s',
+        'msgs/s',
+        'p50',
+        'p99',
+        'max',
+        'all-members p99',
+        'lost',
+        'baseline',
+        'CPU %',
+      ],
       [
         f.label,
         String(f.clients),
         String(f.window),
-        Object.entries(f.spread).map(([s, n]) => `${s}:${n}`).join(' '),
+        Object.entries(f.spread)
+          .map(([s, n]) => `${s}:${n}`)
+          .join(' '),
         int(f.deliveriesPerSec),
         int(f.messagesPerSec),
         num(f.latencyMs.p50),
@@ -79,7 +118,9 @@ export function formatReport(r: BenchReport): string {
   if (r.memory) {
     const mem = r.memory;
     const ids = mem.levels[0]?.instances.map((s) => s.serverId) ?? [];
-    const rows: string[][] = [['connections', ...ids.flatMap((id) => [`${id} conns`, `${id} heap MB`, `${id} RSS MB`])]];
+    const rows: string[][] = [
+      ['connections', ...ids.flatMap((id) => [`${id} conns`, `${id} heap MB`, `${id} RSS MB`])],
+    ];
     for (const level of mem.levels) {
       rows.push([
         `${level.connected}${level.failed ? ` (${level.failed} failed)` : ''}`,
@@ -89,7 +130,10 @@ export function formatReport(r: BenchReport): string {
         }),
       ]);
     }
-    out.push('', `c. Memory per idle connection — ${mem.label}, WebSocket, connected straight to the instances; heap after a forced GC${mem.gcAvailable ? '' : ' (NOT available: instances lack --expose-gc)'}`);
+    out.push(
+      '',
+      `c. Memory per idle connection — ${mem.label}, WebSocket, connected straight to the instances; heap after a forced GC${mem.gcAvailable ? '' : ' (NOT available: instances lack --expose-gc)'}`,
+    );
     out.push(formatRows(rows, ['r', ...ids.flatMap((): Align[] => ['r', 'r', 'r'])]));
     const per = mem.perConnection.map((p) => `${p.serverId} ${num(p.heapKB, 1)} / ${num(p.rssKB, 1)}`).join(', ');
     out.push(
@@ -97,7 +141,9 @@ export function formatReport(r: BenchReport): string {
         ` — baseline ≈ ${b.memoryPerIdleConnectionKB.heap} / ${b.memoryPerIdleConnectionKB.rss} KB; rule of thumb ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB` +
         ` (${withinRule(mem.meanKB.rss, mem.ruleOfThumbKB)} for RSS)`,
       ...(mem.marginalKB
-        ? [`   from ${mem.levels.at(-2)!.connected} to ${mem.levels.at(-1)!.connected} connections (no start-up memory in it): ${num(mem.marginalKB.heap, 1)} KB heap, ${num(mem.marginalKB.rss, 1)} KB RSS per connection`]
+        ? [
+            `   from ${mem.levels.at(-2)!.connected} to ${mem.levels.at(-1)!.connected} connections (no start-up memory in it): ${num(mem.marginalKB.heap, 1)} KB heap, ${num(mem.marginalKB.rss, 1)} KB RSS per connection`,
+          ]
         : []),
       `   CPU while connecting: ${cpuText(mem.cpuWhileConnecting)}`,
     );
@@ -106,10 +152,17 @@ export function formatReport(r: BenchReport): string {
   if (r.startup) {
     const s = r.startup;
     const rows: string[][] = [['what', 'runs, ms', 'min', 'baseline']];
-    rows.push([`cold start "${s.stage}" (Lab.up until healthy)`, s.coldStartMs.map((x) => int(x)).join(', '), int(Math.min(...s.coldStartMs)), `≈ ${int(b.coldStartMs.pm2)} (PM2), ≈ ${int(b.coldStartMs.plainNode)} (plain node)`]);
+    rows.push([
+      `cold start "${s.stage}" (Lab.up until healthy)`,
+      s.coldStartMs.map((x) => int(x)).join(', '),
+      int(Math.min(...s.coldStartMs)),
+      `≈ ${int(b.coldStartMs.pm2)} (PM2), ≈ ${int(b.coldStartMs.plainNode)} (plain node)`,
+    ]);
     const pairs = new Map<string, number[]>();
-    for (const sw of s.switches) pairs.set(`switch ${sw.from} → ${sw.to}`, [...(pairs.get(`switch ${sw.from} → ${sw.to}`) ?? []), sw.ms]);
-    for (const [what, list] of pairs) rows.push([what, list.map((x) => int(x)).join(', '), int(Math.min(...list)), 'README: ≈ 1,000–1,200']);
+    for (const sw of s.switches)
+      pairs.set(`switch ${sw.from} → ${sw.to}`, [...(pairs.get(`switch ${sw.from} → ${sw.to}`) ?? []), sw.ms]);
+    for (const [what, list] of pairs)
+      rows.push([what, list.map((x) => int(x)).join(', '), int(Math.min(...list)), 'README: ≈ 1,000–1,200']);
     rows.push(['lab down', s.downMs.map((x) => int(x)).join(', '), int(Math.min(...s.downMs)), '']);
     out.push('', 'd. Start-up (the first cold start also loads PM2 and esbuild into this process)');
     out.push(formatRows(rows, ['l', 'r', 'r', 'l']));
@@ -117,11 +170,38 @@ export function formatReport(r: BenchReport): string {
 
   if (r.telemetry) {
     const t = r.telemetry;
-    const rows: string[][] = [['#', 'telemetry', 'p50', 'p99', 'max', 'deliveries/s', 'fan-out p99', 'lost', 'CPU % (latency run)', 'CPU % (fan-out run)']];
+    const rows: string[][] = [
+      [
+        '#',
+        'telemetry',
+        'p50',
+        'p99',
+        'max',
+        'deliveries/s',
+        'fan-out p99',
+        'lost',
+        'CPU % (latency run)',
+        'CPU % (fan-out run)',
+      ],
+    ];
     for (const [i, p] of t.phases.entries()) {
-      rows.push([String(i + 1), p.telemetry ? 'on' : 'off', num(p.latencyMs.p50), num(p.latencyMs.p99), num(p.latencyMs.max), int(p.deliveriesPerSec), num(p.fanoutLatencyMs.p99), String(p.lost), cpuText(p.cpuLatency), cpuText(p.cpuFanout)]);
+      rows.push([
+        String(i + 1),
+        p.telemetry ? 'on' : 'off',
+        num(p.latencyMs.p50),
+        num(p.latencyMs.p99),
+        num(p.latencyMs.max),
+        int(p.deliveriesPerSec),
+        num(p.fanoutLatencyMs.p99),
+        String(p.lost),
+        cpuText(p.cpuLatency),
+        cpuText(p.cpuFanout),
+      ]);
     }
-    out.push('', `e. The lab's own overhead — ${t.label}: latency at ${t.rate}/s and fan-out (${t.clients} clients, window ${t.window}), telemetry on and off alternated`);
+    out.push(
+      '',
+      `e. The lab's own overhead — ${t.label}: latency at ${t.rate}/s and fan-out (${t.clients} clients, window ${t.window}), telemetry on and off alternated`,
+    );
     out.push(formatRows(rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
     const limit = 1 + b.telemetryMaxCost;
     out.push(

@@ -9,7 +9,17 @@ import { CONFIGS, cpuTargets, ms, type BenchConfig, type BenchContext } from './
 import { CpuMeter, rssBytes } from './cpu.ts';
 import { closedLoop, openLoop, type ClosedLoopResult, type OpenLoopResult } from './loops.ts';
 import type { BenchOptions } from './options.ts';
-import type { ConfigId, FanoutRun, LatencyRun, MemoryLevel, MemoryResult, MemorySample, OverheadPhase, OverheadResult, StartupResult } from './results.ts';
+import type {
+  ConfigId,
+  FanoutRun,
+  LatencyRun,
+  MemoryLevel,
+  MemoryResult,
+  MemorySample,
+  OverheadPhase,
+  OverheadResult,
+  StartupResult,
+} from './results.ts';
 import { BASELINE } from './baseline.ts';
 
 const ROOM = 'bench';
@@ -31,12 +41,34 @@ export async function latencyWorkload(ctx: BenchContext, opts: BenchOptions): Pr
     const lab = await ctx.use(config.stage, false);
     const pool = new ClientPool();
     try {
-      const { sender, receivers } = await placeSenderAndReceivers(pool, entryOf(ctx, config), opts.receivers, `lat-${id}`);
+      const { sender, receivers } = await placeSenderAndReceivers(
+        pool,
+        entryOf(ctx, config),
+        opts.receivers,
+        `lat-${id}`,
+      );
       await Promise.all([sender, ...receivers].map((c) => join(c, ROOM)));
-      ctx.progress(`latency ${id}: sender on ${sender.serverId}, receivers on ${receivers.map((r) => r.serverId).join(', ')}`);
+      ctx.progress(
+        `latency ${id}: sender on ${sender.serverId}, receivers on ${receivers.map((r) => r.serverId).join(', ')}`,
+      );
       for (const rate of opts.rates) {
-        const r = await openLoop(ctx, { sender, receivers, room: ROOM, rate, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, cpuTargets: cpuTargets(lab) });
-        const run = latencyRun(config, rate, opts.seconds, sender.serverId, receivers.map((c) => c.serverId), r);
+        const r = await openLoop(ctx, {
+          sender,
+          receivers,
+          room: ROOM,
+          rate,
+          seconds: opts.seconds,
+          warmupSeconds: opts.warmupSeconds,
+          cpuTargets: cpuTargets(lab),
+        });
+        const run = latencyRun(
+          config,
+          rate,
+          opts.seconds,
+          sender.serverId,
+          receivers.map((c) => c.serverId),
+          r,
+        );
         runs.push(run);
         ctx.progress(
           `latency ${id} ${rate}/s: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms, ` +
@@ -51,7 +83,14 @@ export async function latencyWorkload(ctx: BenchContext, opts: BenchOptions): Pr
   return runs.sort((a, b) => opts.configs.indexOf(a.config) - opts.configs.indexOf(b.config) || a.rate - b.rate);
 }
 
-function latencyRun(config: BenchConfig, rate: number, seconds: number, senderOn: string, receiversOn: string[], r: OpenLoopResult): LatencyRun {
+function latencyRun(
+  config: BenchConfig,
+  rate: number,
+  seconds: number,
+  senderOn: string,
+  receiversOn: string[],
+  r: OpenLoopResult,
+): LatencyRun {
   return {
     config: config.id,
     label: config.label,
@@ -77,7 +116,9 @@ export async function fanoutWorkload(ctx: BenchContext, opts: BenchOptions): Pro
   const lab = await ctx.use(config.stage, false);
   const { run, result } = await fanoutOnce(ctx, config, opts, cpuTargets(lab));
   ctx.progress(
-    `fan-out ${run.clients} clients (${Object.entries(run.spread).map(([s, n]) => `${s}:${n}`).join(' ')}), window ${run.window}: ` +
+    `fan-out ${run.clients} clients (${Object.entries(run.spread)
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ')}), window ${run.window}: ` +
       `${Math.round(run.deliveriesPerSec)} deliveries/s, p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} ms, lost ${result.lost}`,
   );
   return run;
@@ -93,7 +134,14 @@ async function fanoutOnce(
   try {
     const clients = await placeSpread(pool, entryOf(ctx, config), opts.clients, 'fan');
     await Promise.all(clients.map((c) => join(c, ROOM)));
-    const result = await closedLoop(ctx, { clients, room: ROOM, window: opts.window, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, cpuTargets: targets });
+    const result = await closedLoop(ctx, {
+      clients,
+      room: ROOM,
+      window: opts.window,
+      seconds: opts.seconds,
+      warmupSeconds: opts.warmupSeconds,
+      cpuTargets: targets,
+    });
     const run: FanoutRun = {
       config: config.id,
       label: config.label,
@@ -151,7 +199,12 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
           ctx.checkAbort();
           const k = cursor++;
           try {
-            await pool.connect(entry.url(k), { name: `idle-${k}`, source: sourceAddress(1 + (k % MEMORY_SOURCES)), transports: ['websocket'], timeoutMs: 10_000 });
+            await pool.connect(entry.url(k), {
+              name: `idle-${k}`,
+              source: sourceAddress(1 + (k % MEMORY_SOURCES)),
+              transports: ['websocket'],
+              timeoutMs: 10_000,
+            });
           } catch {
             failed++;
           }
@@ -161,7 +214,13 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
       const connectSeconds = (performance.now() - t) / 1000;
       connectedSoFar = target;
       await ctx.sleep(1000); // let handshakes finish and buffers settle before measuring
-      levels.push({ target, connected: pool.clients.length, failed, connectSeconds, instances: await sampleMemory(ctx, ports) });
+      levels.push({
+        target,
+        connected: pool.clients.length,
+        failed,
+        connectSeconds,
+        instances: await sampleMemory(ctx, ports),
+      });
       const mean = meanPerConnection(levels);
       ctx.progress(
         `memory ${pool.clients.length} idle connections (${failed} failed, ${connectSeconds.toFixed(1)} s to connect): ` +
@@ -184,7 +243,8 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
     perConnection,
     meanKB: meanPerConnection(levels),
     // Between the two highest levels: no start-up memory in it, so RSS is steadier.
-    marginalKB: levels.length >= 3 ? meanPerConnection(levels, levels[levels.length - 2], levels[levels.length - 1]) : null,
+    marginalKB:
+      levels.length >= 3 ? meanPerConnection(levels, levels[levels.length - 2], levels[levels.length - 1]) : null,
     ruleOfThumbKB: BASELINE.ruleOfThumbKB,
     cpuWhileConnecting: meter.stop(),
   };
@@ -198,7 +258,13 @@ async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<MemoryS
       const m = await getMemory(port, { gc: true, timeoutMs: 5000 });
       const h = await getHealth(port, { timeoutMs: 5000 });
       if (!m || !h) throw new Error(`instance on ${port} did not answer /lab/memory and /health`);
-      return { serverId: h.serverId, pid: h.pid, connections: m.connections, heapUsed: m.heapUsed, rss: rssBytes(h.pid) ?? m.rss };
+      return {
+        serverId: h.serverId,
+        pid: h.pid,
+        connections: m.connections,
+        heapUsed: m.heapUsed,
+        rss: rssBytes(h.pid) ?? m.rss,
+      };
     }),
   );
   ctx.checkAbort();
@@ -206,17 +272,26 @@ async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<MemoryS
 }
 
 /** Per instance: (memory at `to` − memory at `from`) ÷ the connections added there. Default: from 0 to the highest level. */
-function perConnectionOf(levels: MemoryLevel[], from = levels[0], to = levels[levels.length - 1]): MemoryResult['perConnection'] {
+function perConnectionOf(
+  levels: MemoryLevel[],
+  from = levels[0],
+  to = levels[levels.length - 1],
+): MemoryResult['perConnection'] {
   if (!from || !to || to === from) return [];
   return to.instances.map((s) => {
     const base = from.instances.find((z) => z.serverId === s.serverId);
     const connections = s.connections - (base?.connections ?? 0);
-    const per = (now: number, before: number | undefined): number => (base && connections > 0 ? (now - (before ?? 0)) / connections / 1024 : NaN);
+    const per = (now: number, before: number | undefined): number =>
+      base && connections > 0 ? (now - (before ?? 0)) / connections / 1024 : NaN;
     return { serverId: s.serverId, connections, heapKB: per(s.heapUsed, base?.heapUsed), rssKB: per(s.rss, base?.rss) };
   });
 }
 
-function meanPerConnection(levels: MemoryLevel[], from = levels[0], to = levels[levels.length - 1]): { heap: number; rss: number } {
+function meanPerConnection(
+  levels: MemoryLevel[],
+  from = levels[0],
+  to = levels[levels.length - 1],
+): { heap: number; rss: number } {
   const per = perConnectionOf(levels, from, to).filter((p) => p.connections > 0);
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   return { heap: mean(per.map((p) => p.heapKB)), rss: mean(per.map((p) => p.rssKB)) };
@@ -231,11 +306,16 @@ export async function startupWorkload(ctx: BenchContext, opts: BenchOptions): Pr
     let t = performance.now();
     const lab = await ctx.up(stage);
     result.coldStartMs.push(performance.now() - t);
-    ctx.progress(`cold start ${i + 1}/${opts.coldStarts} of "${stage}" (Redis, nginx, 3 instances under PM2, all healthy): ${ms(t)}`);
+    ctx.progress(
+      `cold start ${i + 1}/${opts.coldStarts} of "${stage}" (Redis, nginx, 3 instances under PM2, all healthy): ${ms(t)}`,
+    );
     try {
       if (i === 0) {
         for (let s = 0; s < opts.switches; s++) {
-          for (const [from, to] of [[stage, 'ip-hash'], ['ip-hash', stage]] as const) {
+          for (const [from, to] of [
+            [stage, 'ip-hash'],
+            ['ip-hash', stage],
+          ] as const) {
             ctx.checkAbort();
             t = performance.now();
             await lab.setStage(to);
@@ -267,9 +347,22 @@ export async function telemetryWorkload(ctx: BenchContext, opts: BenchOptions): 
       const pool = new ClientPool();
       let lat: OpenLoopResult;
       try {
-        const { sender, receivers } = await placeSenderAndReceivers(pool, entryOf(ctx, config), opts.receivers, `tel-${round}`);
+        const { sender, receivers } = await placeSenderAndReceivers(
+          pool,
+          entryOf(ctx, config),
+          opts.receivers,
+          `tel-${round}`,
+        );
         await Promise.all([sender, ...receivers].map((c) => join(c, ROOM)));
-        lat = await openLoop(ctx, { sender, receivers, room: ROOM, rate: opts.telemetryRate, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, cpuTargets: targets });
+        lat = await openLoop(ctx, {
+          sender,
+          receivers,
+          room: ROOM,
+          rate: opts.telemetryRate,
+          seconds: opts.seconds,
+          warmupSeconds: opts.warmupSeconds,
+          cpuTargets: targets,
+        });
       } finally {
         pool.close();
       }

@@ -26,13 +26,20 @@ describe('the lab UI, in Chromium', () => {
 
   /** serverId of every client node in the page, by client id. */
   const shownClients = async (): Promise<Record<string, string>> =>
-    ui.$$eval('[data-client-id]', (nodes) => Object.fromEntries(nodes.map((n) => [n.getAttribute('data-client-id'), n.getAttribute('data-server-id')])));
+    ui.$$eval('[data-client-id]', (nodes) =>
+      Object.fromEntries(nodes.map((n) => [n.getAttribute('data-client-id'), n.getAttribute('data-server-id')])),
+    );
 
   test('fleet clients spread by ip_hash appear on their real instances, as status and their welcome say', async () => {
     const clients = await lab.fleet.add(6, { rooms: ['lobby'] });
-    await until('all six shown', async () => Object.keys(await shownClients()).filter((id) => /^c\d+$/.test(id)).length === 6, 8000);
+    await until(
+      'all six shown',
+      async () => Object.keys(await shownClients()).filter((id) => /^c\d+$/.test(id)).length === 6,
+      8000,
+    );
     const shown = await shownClients();
-    for (const c of clients) assert.equal(shown[c.id], c.serverId, `${c.id}: the page agrees with the client's welcome`);
+    for (const c of clients)
+      assert.equal(shown[c.id], c.serverId, `${c.id}: the page agrees with the client's welcome`);
     assert.ok(new Set(clients.map((c) => c.serverId)).size >= 2);
     for (const i of lab.status().instances) {
       const onCard = await ui.locator(`section[data-server-id="${i.serverId}"] [data-client-id]`).count();
@@ -51,7 +58,7 @@ describe('the lab UI, in Chromium', () => {
       const name = `user${n}`;
       await page.goto(`${lab.control.url}chat.html?url=${encodeURIComponent(nginx)}&name=${name}&autoconnect`);
       const server = page.getByTestId('chat-server');
-      await until(`${name} connected`, async () => ((await server.getAttribute('data-server-id')) ?? undefined));
+      await until(`${name} connected`, async () => (await server.getAttribute('data-server-id')) ?? undefined);
       const serverId = (await server.getAttribute('data-server-id'))!;
       if (pages.some((p) => p.serverId === serverId)) await context.close();
       else pages.push({ page, serverId, name });
@@ -73,9 +80,13 @@ describe('the lab UI, in Chromium', () => {
     // In the lab UI: the message went origin → redis → bob's instance, and reached everyone.
     const row = ui.locator('.message', { hasText: `${alice.name} → #lobby` }).first();
     await row.waitFor();
-    await until('route shown', async () => ((await row.getAttribute('data-route')) ?? '').includes(`${alice.serverId}>redis>`));
+    await until('route shown', async () =>
+      ((await row.getAttribute('data-route')) ?? '').includes(`${alice.serverId}>redis>`),
+    );
     assert.match((await row.getAttribute('data-route'))!, new RegExp(`^${alice.serverId}>redis>.*${bob.serverId}`));
-    await until('all delivered', async () => /delivered (\d+)\/\1$/.test(((await row.getByTestId('delivered').textContent()) ?? '').trim()));
+    await until('all delivered', async () =>
+      /delivered (\d+)\/\1$/.test(((await row.getByTestId('delivered').textContent()) ?? '').trim()),
+    );
     for (const p of pages) await p.page.context().close();
   });
 
@@ -84,10 +95,14 @@ describe('the lab UI, in Chromium', () => {
     const ids = lab.fleet.list().map((c) => c.id);
     await ui.getByTestId(`stop-${victim}`).click();
     await ui.locator(`section[data-server-id="${victim}"].offline`).waitFor();
-    await until('every fleet client shown on a survivor', async () => {
-      const shown = await shownClients();
-      return ids.every((id) => shown[id] !== undefined && shown[id] !== victim);
-    }, 15_000);
+    await until(
+      'every fleet client shown on a survivor',
+      async () => {
+        const shown = await shownClients();
+        return ids.every((id) => shown[id] !== undefined && shown[id] !== victim);
+      },
+      15_000,
+    );
     assert.equal(await ui.locator(`section[data-server-id="${victim}"] [data-client-id]`).count(), 0);
     await ui.getByTestId(`start-${victim}`).click();
     await ui.locator(`section[data-server-id="${victim}"]:not(.offline)`).waitFor();
@@ -97,15 +112,27 @@ describe('the lab UI, in Chromium', () => {
     await ui.getByTestId('stage-select').selectOption('split');
     await ui.getByTestId('stage-apply').click();
     await ui.getByText('stage split · applied').waitFor({ timeout: 15_000 });
-    await until('fleet back on s1 and s2', () => lab.fleet.list().every((c) => c.socket.connected && c.serverId), 10_000);
-    await until('rooms rejoined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6, 10_000);
+    await until(
+      'fleet back on s1 and s2',
+      () => lab.fleet.list().every((c) => c.socket.connected && c.serverId),
+      10_000,
+    );
+    await until(
+      'rooms rejoined',
+      () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6,
+      10_000,
+    );
     const sender = lab.fleet.list().find((c) => c.serverId === 's1')!;
     await ui.getByTestId('send-from').selectOption(sender.id);
     await ui.getByTestId('send').click();
     const row = ui.locator('.message.lossy', { hasText: `${sender.id} → #lobby` }).first();
     await row.waitFor({ timeout: 5000 });
-    const onS2 = lab.fleet.list().filter((c) => c.serverId === 's2').map((c) => c.id);
-    for (const id of onS2) assert.equal(await row.locator(`[data-missing="${id}"]`).textContent(), `${id}: no adapter: s1 cannot reach s2`);
+    const onS2 = lab.fleet
+      .list()
+      .filter((c) => c.serverId === 's2')
+      .map((c) => c.id);
+    for (const id of onS2)
+      assert.equal(await row.locator(`[data-missing="${id}"]`).textContent(), `${id}: no adapter: s1 cannot reach s2`);
   });
 
   test('a lesson, walked through in the panel: open it, see the failure, do the exercise, Verify passes; a terminal check shows too', async () => {
@@ -124,12 +151,23 @@ describe('the lab UI, in Chromium', () => {
     ui.once('dialog', (d) => void d.accept());
     await ui.getByTestId('lesson-solution').click();
     const notice = ui.locator('#notice');
-    await until('the solution put in place', async () => /^solution of lesson \S+: (?!…)/.test((await notice.textContent()) ?? ''), 15_000);
+    await until(
+      'the solution put in place',
+      async () => /^solution of lesson \S+: (?!…)/.test((await notice.textContent()) ?? ''),
+      15_000,
+    );
     assert.match((await notice.textContent()) ?? '', /: done$/);
     // Checked from "the terminal" (the lab's API, as `npm run check` does): the panel shows it all the same.
     const { results } = await lab.check('02-split-brain');
-    assert.ok(results.every((r) => r.ok), results.map((r) => `${r.id}: ${r.detail}`).join('; '));
-    await until('all checks shown passing', async () => (await ui.locator('[data-testid="check-results"] li[data-ok="true"]').count()) === results.length, 10_000);
+    assert.ok(
+      results.every((r) => r.ok),
+      results.map((r) => `${r.id}: ${r.detail}`).join('; '),
+    );
+    await until(
+      'all checks shown passing',
+      async () => (await ui.locator('[data-testid="check-results"] li[data-ok="true"]').count()) === results.length,
+      10_000,
+    );
     await lab.putVersion('02-split-brain', 'start');
   });
 
@@ -143,7 +181,11 @@ describe('the lab UI, in Chromium', () => {
     const ack = await lab.fleet.send(sender!.id, 'lobby', 'while paused');
     assert.equal(ack.ok, true);
     const row = ui.locator(`[data-msg-id="${ack.msgId}"]`);
-    await until('events arrived', async () => /^paused · (\d+)\/(\d+)/.test((await ui.locator('#position').textContent()) ?? '') && !(await row.count()));
+    await until(
+      'events arrived',
+      async () =>
+        /^paused · (\d+)\/(\d+)/.test((await ui.locator('#position').textContent()) ?? '') && !(await row.count()),
+    );
     await ui.waitForTimeout(500);
     assert.equal(await row.count(), 0, 'paused: the message is not shown yet');
 
@@ -165,7 +207,7 @@ describe('the lab UI, in Chromium', () => {
     await ui.getByText(/^live · /).waitFor();
   });
 
-    test('a page from another origin cannot drive the control API, even knowing the token', async () => {
+  test('a page from another origin cannot drive the control API, even knowing the token', async () => {
     const before = lab.status().stage;
     const evil = http.createServer((_, res) => res.end('<html><body>evil</body></html>'));
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
@@ -176,9 +218,19 @@ describe('the lab UI, in Chromium', () => {
         async ({ api, token }) => {
           const tries: Promise<string>[] = [
             // With the token header: the preflight is refused.
-            fetch(`${api}stage`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-lab-token': token }, body: '{"stage":"scaled"}' }).then((r) => `status ${r.status}`, () => 'blocked'),
+            fetch(`${api}stage`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-lab-token': token },
+              body: '{"stage":"scaled"}',
+            }).then(
+              (r) => `status ${r.status}`,
+              () => 'blocked',
+            ),
             // A "simple" request the browser sends without asking: refused for its Origin.
-            fetch(`${api}stage`, { method: 'POST', mode: 'no-cors', body: '{"stage":"scaled"}' }).then(() => 'sent', () => 'blocked'),
+            fetch(`${api}stage`, { method: 'POST', mode: 'no-cors', body: '{"stage":"scaled"}' }).then(
+              () => 'sent',
+              () => 'blocked',
+            ),
           ];
           return Promise.all(tries);
         },

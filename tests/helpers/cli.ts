@@ -22,7 +22,10 @@ export async function cli(s: LabSettings, ...args: string[]): Promise<{ stdout: 
 
 /** `lab up` in the background; resolves once it prints that the lab is up. */
 export async function cliUp(s: LabSettings, stage: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/lab/cli.ts', 'up', '--stage', stage], { cwd: repoRoot, env: cliEnv(s) });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/lab/cli.ts', 'up', '--stage', stage], {
+    cwd: repoRoot,
+    env: cliEnv(s),
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -70,7 +70,9 @@ describe('bad input on join, chat, who and stats', () => {
 
   test('a flood is rate-limited per socket, not per instance', async () => {
     assert.equal((await bad.emitWithAck('join', 'flood')).ok, true);
-    const acks = await Promise.all(Array.from({ length: 120 }, (_, i) => bad.emitWithAck('chat', { room: 'flood', text: `#${i}` })));
+    const acks = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => bad.emitWithAck('chat', { room: 'flood', text: `#${i}` })),
+    );
     const limited = acks.filter((a) => !a.ok);
     assert.ok(limited.length >= 60, `${limited.length} of 120 refused`);
     assert.match(limited[0].error, /rate limit/);

@@ -20,13 +20,20 @@ function assertPercentiles(p: Percentiles, what: string): void {
   for (const key of ['min', 'mean', 'p50', 'p90', 'p99', 'max'] as const) {
     assert.ok(Number.isFinite(p[key]) && p[key] >= 0, `${what}.${key} = ${p[key]}`);
   }
-  assert.ok(p.min <= p.p50 && p.p50 <= p.p90 && p.p90 <= p.p99 && p.p99 <= p.max, `${what}: out of order ${JSON.stringify(p)}`);
+  assert.ok(
+    p.min <= p.p50 && p.p50 <= p.p90 && p.p90 <= p.p99 && p.p99 <= p.max,
+    `${what}: out of order ${JSON.stringify(p)}`,
+  );
   assert.ok(p.max > 0, `${what}: max is 0`);
 }
 
 function assertCpu(cpu: CpuUse[], what: string, labels: string[]): void {
   for (const c of cpu) assert.ok(Number.isFinite(c.percent) && c.percent >= 0, `${what}: ${c.label} ${c.percent}`);
-  for (const label of labels) assert.ok(cpu.some((c) => c.label === label), `${what}: no CPU figure for ${label} (${cpu.map((c) => c.label).join(', ')})`);
+  for (const label of labels)
+    assert.ok(
+      cpu.some((c) => c.label === label),
+      `${what}: no CPU figure for ${label} (${cpu.map((c) => c.label).join(', ')})`,
+    );
 }
 
 /** Every number anywhere in the report is finite (NaN would become null in the JSON). */
@@ -34,13 +41,20 @@ function assertAllFinite(value: unknown, where: string): void {
   if (typeof value === 'number') assert.ok(Number.isFinite(value), `${where} = ${value}`);
   else if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) assertAllFinite(v, `${where}[${i}]`);
-  }
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) assertAllFinite(v, `${where}.${k}`);
+  } else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) assertAllFinite(v, `${where}.${k}`);
 }
 
 async function assertLabGone(settings: LabSettings): Promise<void> {
   const { ports } = settings;
-  for (const port of [ports.ui, ports.nginx, ports.redis, ports.instanceBase, ports.instanceBase + 1, ports.instanceBase + 2]) {
+  for (const port of [
+    ports.ui,
+    ports.nginx,
+    ports.redis,
+    ports.instanceBase,
+    ports.instanceBase + 1,
+    ports.instanceBase + 2,
+  ]) {
     assert.ok(await isPortFree(port), `port ${port} is still taken after the bench`);
   }
 }
@@ -52,13 +66,17 @@ describe('the latency histogram', () => {
     let seed = 7;
     for (let i = 0; i < 20_000; i++) {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      const ms = 0.05 + ((seed / 2 ** 31) ** 4) * 400; // long-tailed, 50 µs to 400 ms
+      const ms = 0.05 + (seed / 2 ** 31) ** 4 * 400; // long-tailed, 50 µs to 400 ms
       values.push(ms);
       h.recordMs(ms);
     }
     values.sort((a, b) => a - b);
     const s = h.summaryMs();
-    for (const [p, got] of [[50, s.p50], [90, s.p90], [99, s.p99]] as const) {
+    for (const [p, got] of [
+      [50, s.p50],
+      [90, s.p90],
+      [99, s.p99],
+    ] as const) {
       const exact = values[Math.ceil((p / 100) * values.length) - 1]!;
       assert.ok(Math.abs(got - exact) <= exact * 0.002 + 0.002, `p${p}: ${got} vs ${exact}`);
     }
@@ -100,7 +118,10 @@ describe('npm run bench, in miniature', () => {
   });
 
   test('latency: every configuration, receivers away from the sender, percentiles in order', () => {
-    assert.deepEqual(report.latency.map((l) => l.config), ['single', 'direct-redis', 'nginx-redis', 'streams']);
+    assert.deepEqual(
+      report.latency.map((l) => l.config),
+      ['single', 'direct-redis', 'nginx-redis', 'streams'],
+    );
     for (const l of report.latency) {
       const what = `latency ${l.config}`;
       assert.equal(l.rate, 200);
@@ -111,12 +132,18 @@ describe('npm run bench, in miniature', () => {
       assert.equal(l.lost, l.expected - l.received);
       assert.equal(l.latencyMs.count, l.received);
       assert.ok(l.achievedRate > 0, what);
-      if (l.config !== 'single') assert.ok(!l.receiversOn.includes(l.senderOn), `${what}: a receiver is on the sender's instance ${l.senderOn}`);
+      if (l.config !== 'single')
+        assert.ok(!l.receiversOn.includes(l.senderOn), `${what}: a receiver is on the sender's instance ${l.senderOn}`);
       assertPercentiles(l.latencyMs, `${what} latency`);
       assert.equal(l.sendLagMs.count, l.sent);
       assert.ok(l.sendLagMs.p50 <= l.sendLagMs.p99 && l.sendLagMs.p99 <= l.sendLagMs.max);
       const instances = l.config === 'single' ? ['s1'] : ['s1', 's2', 's3'];
-      assertCpu(l.cpu, what, [...instances, 'bench', ...(l.config === 'single' ? [] : ['redis']), ...(l.config === 'nginx-redis' ? ['nginx'] : [])]);
+      assertCpu(l.cpu, what, [
+        ...instances,
+        'bench',
+        ...(l.config === 'single' ? [] : ['redis']),
+        ...(l.config === 'nginx-redis' ? ['nginx'] : []),
+      ]);
     }
   });
 
@@ -124,7 +151,10 @@ describe('npm run bench, in miniature', () => {
     assert.equal(report.fanout.length, 1);
     const f = report.fanout[0]!;
     assert.equal(f.clients, 6);
-    assert.equal(Object.values(f.spread).reduce((a, b) => a + b, 0), 6);
+    assert.equal(
+      Object.values(f.spread).reduce((a, b) => a + b, 0),
+      6,
+    );
     assert.ok(Object.keys(f.spread).length > 1, `ip_hash put everyone on one instance: ${JSON.stringify(f.spread)}`);
     assert.ok(f.messages > 0 && f.deliveries > 0, JSON.stringify(f));
     assert.ok(f.deliveriesPerSec > 0 && f.messagesPerSec > 0);
@@ -137,16 +167,27 @@ describe('npm run bench, in miniature', () => {
   test('memory: heap and RSS per instance at 0 and at each level', () => {
     const m = report.memory!;
     assert.equal(m.gcAvailable, true);
-    assert.deepEqual(m.levels.map((l) => l.target), [0, 30, 60]);
+    assert.deepEqual(
+      m.levels.map((l) => l.target),
+      [0, 30, 60],
+    );
     for (const level of m.levels) {
       assert.equal(level.connected, level.target);
       assert.equal(level.failed, 0);
-      assert.deepEqual(level.instances.map((s) => s.serverId), ['s1', 's2', 's3']);
-      assert.equal(level.instances.reduce((a, s) => a + s.connections, 0), level.target, 'the instances count every connection');
+      assert.deepEqual(
+        level.instances.map((s) => s.serverId),
+        ['s1', 's2', 's3'],
+      );
+      assert.equal(
+        level.instances.reduce((a, s) => a + s.connections, 0),
+        level.target,
+        'the instances count every connection',
+      );
       for (const s of level.instances) assert.ok(s.heapUsed > 0 && s.rss > 0 && s.pid > 0, JSON.stringify(s));
     }
     assert.equal(m.perConnection.length, 3);
-    for (const p of m.perConnection) assert.ok(p.connections > 0 && Number.isFinite(p.heapKB) && Number.isFinite(p.rssKB), JSON.stringify(p));
+    for (const p of m.perConnection)
+      assert.ok(p.connections > 0 && Number.isFinite(p.heapKB) && Number.isFinite(p.rssKB), JSON.stringify(p));
     assert.ok(m.marginalKB && Number.isFinite(m.marginalKB.heap) && Number.isFinite(m.marginalKB.rss));
     assertCpu(m.cpuWhileConnecting, 'memory', ['s1', 's2', 's3', 'bench']);
   });
@@ -154,13 +195,20 @@ describe('npm run bench, in miniature', () => {
   test('start-up: a cold start, both switch directions, a teardown', () => {
     const s = report.startup!;
     assert.equal(s.coldStartMs.length, 1);
-    assert.deepEqual(s.switches.map((x) => `${x.from}>${x.to}`), ['scaled>ip-hash', 'ip-hash>scaled']);
-    for (const v of [...s.coldStartMs, ...s.switches.map((x) => x.ms), ...s.downMs]) assert.ok(Number.isFinite(v) && v > 0, String(v));
+    assert.deepEqual(
+      s.switches.map((x) => `${x.from}>${x.to}`),
+      ['scaled>ip-hash', 'ip-hash>scaled'],
+    );
+    for (const v of [...s.coldStartMs, ...s.switches.map((x) => x.ms), ...s.downMs])
+      assert.ok(Number.isFinite(v) && v > 0, String(v));
   });
 
   test('telemetry: on and off alternated, ratios of real figures', () => {
     const t = report.telemetry!;
-    assert.deepEqual(t.phases.map((p) => p.telemetry), [true, false]);
+    assert.deepEqual(
+      t.phases.map((p) => p.telemetry),
+      [true, false],
+    );
     for (const p of t.phases) {
       assertPercentiles(p.latencyMs, `telemetry ${p.telemetry} latency`);
       assertPercentiles(p.fanoutLatencyMs, `telemetry ${p.telemetry} fan-out`);
@@ -191,7 +239,11 @@ describe('an interrupted bench', () => {
     const controller = new AbortController();
     const run = runBench(
       { only: ['latency'], configs: ['single'], rates: [200], seconds: 30 },
-      { settings, signal: controller.signal, onProgress: (line) => line.includes('sender on') && setTimeout(() => controller.abort(), 200) },
+      {
+        settings,
+        signal: controller.signal,
+        onProgress: (line) => line.includes('sender on') && setTimeout(() => controller.abort(), 200),
+      },
     );
     await assert.rejects(run, Aborted);
     await assertLabGone(settings);

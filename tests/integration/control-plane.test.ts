@@ -6,17 +6,23 @@ import type { Lab } from '../../server/lab/lab.ts';
 import { startLab } from '../helpers/lab.ts';
 
 /** A raw request, so Host and Origin can be anything (fetch would not let us set Host). */
-function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
+function request(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-      if (res.headers['content-type']?.startsWith('text/event-stream')) {
-        resolve({ status: res.statusCode!, body: '' });
-        res.destroy();
-      }
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+        if (res.headers['content-type']?.startsWith('text/event-stream')) {
+          resolve({ status: res.statusCode!, body: '' });
+          res.destroy();
+        }
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -50,11 +56,19 @@ describe('control plane security', () => {
     const res = await request(port, {
       method: 'POST',
       path: '/api/stage',
-      headers: { host, origin: 'http://evil.example', 'x-lab-token': lab.state.token, 'content-type': 'application/json' },
+      headers: {
+        host,
+        origin: 'http://evil.example',
+        'x-lab-token': lab.state.token,
+        'content-type': 'application/json',
+      },
       body: stageBody,
     });
     assert.equal(res.status, 403);
-    const stream = await request(port, { path: `/api/events?token=${lab.state.token}`, headers: { host, origin: 'http://evil.example' } });
+    const stream = await request(port, {
+      path: `/api/events?token=${lab.state.token}`,
+      headers: { host, origin: 'http://evil.example' },
+    });
     assert.equal(stream.status, 403);
     assert.equal(lab.status().stage, 'start');
   });
@@ -67,7 +81,12 @@ describe('control plane security', () => {
       assert.equal(res.status, 403, String(token));
     }
     assert.equal((await request(port, { path: '/api/events', headers: { host } })).status, 403);
-    const telemetry = await request(port, { method: 'POST', path: '/telemetry', headers: { host }, body: '{"events":[{"t":"draining","serverId":"s1","at":0}]}' });
+    const telemetry = await request(port, {
+      method: 'POST',
+      path: '/telemetry',
+      headers: { host },
+      body: '{"events":[{"t":"draining","serverId":"s1","at":0}]}',
+    });
     assert.equal(telemetry.status, 403);
     assert.equal(lab.status().stage, 'start');
     assert.equal(lab.hub.snapshot().instances[0]!.draining, false);
@@ -78,17 +97,27 @@ describe('control plane security', () => {
     const malformed = await request(port, { method: 'POST', path: '/api/stage', headers, body: '{not json' });
     assert.equal(malformed.status, 400);
     assert.match(malformed.body, /JSON object/);
-    const unknown = await request(port, { method: 'POST', path: '/api/stage', headers, body: JSON.stringify({ stage: 'warp-speed' }) });
+    const unknown = await request(port, {
+      method: 'POST',
+      path: '/api/stage',
+      headers,
+      body: JSON.stringify({ stage: 'warp-speed' }),
+    });
     assert.equal(unknown.status, 400);
     assert.match(unknown.body, /unknown stage \\"warp-speed\\"/);
     assert.equal((await request(port, { method: 'POST', path: '/api/nothing', headers })).status, 404);
   });
 
-  test('with the token, from the lab\'s own origin, the stage changes', async () => {
+  test("with the token, from the lab's own origin, the stage changes", async () => {
     const res = await request(port, {
       method: 'POST',
       path: '/api/stage',
-      headers: { host: `localhost:${port}`, origin: `http://localhost:${port}`, 'x-lab-token': lab.state.token, 'content-type': 'application/json' },
+      headers: {
+        host: `localhost:${port}`,
+        origin: `http://localhost:${port}`,
+        'x-lab-token': lab.state.token,
+        'content-type': 'application/json',
+      },
       body: stageBody,
     });
     assert.equal(res.status, 200, res.body);

@@ -16,9 +16,25 @@ function prng(seed: number): () => number {
 }
 
 const junkValues = (r: () => number): unknown[] => [
-  null, true, 0, -1, 1e308, Number.MAX_SAFE_INTEGER, '', 'x'.repeat(Math.floor(r() * 3000)), '<script>', '__proto__',
-  [], [[[[[]]]]], {}, { room: 5 }, { room: 'lobby', text: { nested: [1, 2] } }, { __proto__: { admin: true } },
-  { constructor: { prototype: { x: 1 } } }, { room: 'lobby', text: 'ok', msgId: '../../etc' }, 'lobby',
+  null,
+  true,
+  0,
+  -1,
+  1e308,
+  Number.MAX_SAFE_INTEGER,
+  '',
+  'x'.repeat(Math.floor(r() * 3000)),
+  '<script>',
+  '__proto__',
+  [],
+  [[[[[]]]]],
+  {},
+  { room: 5 },
+  { room: 'lobby', text: { nested: [1, 2] } },
+  { __proto__: { admin: true } },
+  { constructor: { prototype: { x: 1 } } },
+  { room: 'lobby', text: 'ok', msgId: '../../etc' },
+  'lobby',
 ];
 
 /** One Socket.IO-level packet, mostly well-framed but with hostile content, sometimes not framed at all. */
@@ -26,7 +42,25 @@ function fuzzPacket(r: () => number): string {
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   const values = junkValues(r);
   const kind = r();
-  if (kind < 0.15) return pick(['', '4', '42', '42[', '42]', '4{}', '9', '2probe', '6', '1', '42["chat"', 'ÿÿ', '42[null]', '43', '4-1', '451-[]']);
+  if (kind < 0.15)
+    return pick([
+      '',
+      '4',
+      '42',
+      '42[',
+      '42]',
+      '4{}',
+      '9',
+      '2probe',
+      '6',
+      '1',
+      '42["chat"',
+      'ÿÿ',
+      '42[null]',
+      '43',
+      '4-1',
+      '451-[]',
+    ]);
   if (kind < 0.3) return `4${Math.floor(r() * 10)}${Math.floor(r() * 10)}${JSON.stringify(pick(values))}`;
   const event = pick(['chat', 'join', 'welcome', 'disconnect', '__proto__', 'constructor', '', 'x'.repeat(500)]);
   const args = Array.from({ length: Math.floor(r() * 3) }, () => pick(values));
@@ -69,7 +103,8 @@ describe('fuzz: malformed packets at an instance', () => {
         });
         ws.on('message', (data) => {
           const text = String(data);
-          if (text.startsWith('0')) ws.send('40'); // open → connect to the main namespace
+          if (text.startsWith('0'))
+            ws.send('40'); // open → connect to the main namespace
           else if (text.startsWith('40')) {
             // Small bursts: after a packet it cannot parse, the server closes the connection.
             for (let i = 0; i < 25 && sent < total; i++, sent++) ws.send(fuzzPacket(r));
@@ -89,6 +124,8 @@ describe('fuzz: malformed packets at an instance', () => {
     assert.equal(bystander.connected, true);
     const ack = await bystander.emitWithAck('chat', { room: 'lobby', text: 'still fine' });
     assert.equal(ack.ok, true);
-    console.log(`  ${sent} fuzz packets over ${connections} connections (${closedByServer} closed by the server on a bad packet); instance pid unchanged, bystander unaffected`);
+    console.log(
+      `  ${sent} fuzz packets over ${connections} connections (${closedByServer} closed by the server on a bad packet); instance pid unchanged, bystander unaffected`,
+    );
   });
 });

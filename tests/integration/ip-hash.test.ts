@@ -13,7 +13,10 @@ describe('stage "ip-hash": sticky sessions by client address', () => {
 
   test('clients from distinct /24 sources spread over the instances, handshake by polling, upgrade to websocket', async () => {
     const clients = await lab.fleet.add(6, { source: 'distinct' });
-    assert.ok(clients.every((c) => c.socket.connected), clients.map((c) => `${c.id}: ${c.lastError}`).join('; '));
+    assert.ok(
+      clients.every((c) => c.socket.connected),
+      clients.map((c) => `${c.id}: ${c.lastError}`).join('; '),
+    );
     const servers = new Set(clients.map((c) => c.serverId));
     assert.ok(servers.size >= 2, `spread over ${[...servers].join(', ')}`);
 
@@ -25,13 +28,20 @@ describe('stage "ip-hash": sticky sessions by client address', () => {
       assert.equal(connected.transport, 'polling');
       assert.equal(connected.serverId, c.serverId, `${c.id}: the lab's view matches the client's welcome`);
     }
-    await until('upgrade telemetry', () => lab.hub.snapshot().clients.filter((c) => c.transport === 'websocket').length === 6);
+    await until(
+      'upgrade telemetry',
+      () => lab.hub.snapshot().clients.filter((c) => c.transport === 'websocket').length === 6,
+    );
   });
 
   test('clients that all come from 127.0.0.1 (one NAT) all land on one instance', async () => {
     const clients = await lab.fleet.add(6, { source: 'shared' });
     assert.ok(clients.every((c) => c.socket.connected));
-    assert.equal(new Set(clients.map((c) => c.serverId)).size, 1, clients.map((c) => `${c.id}@${c.serverId}`).join(' '));
+    assert.equal(
+      new Set(clients.map((c) => c.serverId)).size,
+      1,
+      clients.map((c) => `${c.id}@${c.serverId}`).join(' '),
+    );
   });
 
   test('status and the hub agree on connection counts per instance', async () => {

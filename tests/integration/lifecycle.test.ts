@@ -12,7 +12,9 @@ import { cli, cliUp } from '../helpers/cli.ts';
 
 /** Every process a run state names. */
 function pidsOf(state: RunState): number[] {
-  return [state.labPid, state.redis?.pid, state.nginx?.pid, ...Object.values(state.instancePids)].filter((p): p is number => typeof p === 'number');
+  return [state.labPid, state.redis?.pid, state.nginx?.pid, ...Object.values(state.instancePids)].filter(
+    (p): p is number => typeof p === 'number',
+  );
 }
 
 describe('lab lifecycle through the CLI', () => {
@@ -26,11 +28,14 @@ describe('lab lifecycle through the CLI', () => {
     assert.deepEqual(status.nginx, { port: s.ports.nginx, mode: 'ip-hash' });
     assert.deepEqual(status.redis, { port: s.ports.redis, running: true });
     assert.deepEqual(Object.keys(status.instances[0]!).sort(), ['connections', 'online', 'pid', 'port', 'serverId']);
-    assert.deepEqual(status.instances.map((i) => [i.serverId, i.port, i.online]), [
-      ['s1', s.ports.instanceBase, true],
-      ['s2', s.ports.instanceBase + 1, true],
-      ['s3', s.ports.instanceBase + 2, true],
-    ]);
+    assert.deepEqual(
+      status.instances.map((i) => [i.serverId, i.port, i.online]),
+      [
+        ['s1', s.ports.instanceBase, true],
+        ['s2', s.ports.instanceBase + 1, true],
+        ['s3', s.ports.instanceBase + 2, true],
+      ],
+    );
 
     const switched = await cli(s, 'stage', 'ip-hash');
     assert.match(switched.stdout, /s1: restart \(ADAPTER redis → none\)/);
@@ -134,7 +139,12 @@ describe('refusals that start nothing', () => {
     try {
       await assert.rejects(cli(s, 'doctor'), (err: { stdout: string; code: number }) => {
         assert.equal(err.code, 1);
-        assert.match(err.stdout, new RegExp(`✗\\s+port ${s.ports.nginx} \\(nginx\\)\\s+in use by another process\\n\\s+→ stop what listens on ${s.ports.nginx}, or set LAB_NGINX_PORT=<port>`));
+        assert.match(
+          err.stdout,
+          new RegExp(
+            `✗\\s+port ${s.ports.nginx} \\(nginx\\)\\s+in use by another process\\n\\s+→ stop what listens on ${s.ports.nginx}, or set LAB_NGINX_PORT=<port>`,
+          ),
+        );
         return true;
       });
     } finally {

@@ -14,7 +14,10 @@ describe('stage "start": one instance, naive Set broadcast', () => {
   test('runs exactly one instance, no nginx, no Redis', () => {
     const status = lab.status();
     assert.equal(status.stage, 'start');
-    assert.deepEqual(status.instances.map((i) => [i.serverId, i.online]), [['s1', true]]);
+    assert.deepEqual(
+      status.instances.map((i) => [i.serverId, i.online]),
+      [['s1', true]],
+    );
     assert.equal(status.nginx, null);
     assert.equal(status.redis, null);
   });
@@ -30,7 +33,8 @@ describe('stage "start": one instance, naive Set broadcast', () => {
       sent.push(ack.msgId);
     }
     await until('every delivery', () => clients.every((c) => sent.every((m) => c.received.has(m))));
-    for (const c of clients) assert.deepEqual([...c.received.keys()].sort(), [...sent].sort(), `${c.id} got every message`);
+    for (const c of clients)
+      assert.deepEqual([...c.received.keys()].sort(), [...sent].sort(), `${c.id} got every message`);
     // The lab's own view agrees: each message expected by 5, delivered to 5.
     await until('telemetry', () => sent.every((m) => Object.keys(lab.hub.message(m)?.delivered ?? {}).length === 5));
     for (const m of sent) assert.equal(lab.hub.message(m)!.expected.length, 5);

@@ -28,13 +28,18 @@ describe('PM2 cluster mode (lesson 6)', () => {
 
   test('three workers, s1–s3, all on the first instance port, each its own process', () => {
     const { instances } = lab.status();
-    assert.deepEqual(instances.map((i) => i.serverId), ['s1', 's2', 's3']);
+    assert.deepEqual(
+      instances.map((i) => i.serverId),
+      ['s1', 's2', 's3'],
+    );
     assert.ok(instances.every((i) => i.online && i.port === lab.settings.ports.instanceBase));
     assert.equal(new Set(instances.map((i) => i.pid)).size, 3);
   });
 
   test('WebSocket clients connect and PM2 spreads their connections over the workers', async () => {
-    const clients = await Promise.all(Array.from({ length: 6 }, (_, i) => connectClient(nginx(), `ws${i}`, { transports: ['websocket'] })));
+    const clients = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => connectClient(nginx(), `ws${i}`, { transports: ['websocket'] })),
+    );
     try {
       assert.ok(new Set(clients.map((c) => c.serverId)).size >= 2, `all on ${clients[0]!.serverId}`);
     } finally {
@@ -66,12 +71,32 @@ describe('PM2 cluster mode (lesson 6)', () => {
   test("the learner's fix (fork mode) replaces the cluster app with one app per port, and back", async () => {
     lab.sources.overlay('ecosystem.config.js', null); // the committed file: fork mode
     const toFork = await lab.applyEdits({ rolling: false });
-    assert.ok(toFork.some((line) => /: stop$/.test(line)), toFork.join('; '));
+    assert.ok(
+      toFork.some((line) => /: stop$/.test(line)),
+      toFork.join('; '),
+    );
     const base = lab.settings.ports.instanceBase;
-    assert.deepEqual(lab.status().instances.map((i) => [i.serverId, i.port]), [['s1', base], ['s2', base + 1], ['s3', base + 2]]);
+    assert.deepEqual(
+      lab.status().instances.map((i) => [i.serverId, i.port]),
+      [
+        ['s1', base],
+        ['s2', base + 1],
+        ['s3', base + 2],
+      ],
+    );
     lab.sources.overlay('ecosystem.config.js', clusterMode);
     const toCluster = await lab.applyEdits({ rolling: false });
-    assert.ok(toCluster.some((line) => /start 3 workers in cluster mode, all on \d+/.test(line)), toCluster.join('; '));
-    assert.deepEqual(lab.status().instances.map((i) => [i.serverId, i.port]), [['s1', base], ['s2', base], ['s3', base]]);
+    assert.ok(
+      toCluster.some((line) => /start 3 workers in cluster mode, all on \d+/.test(line)),
+      toCluster.join('; '),
+    );
+    assert.deepEqual(
+      lab.status().instances.map((i) => [i.serverId, i.port]),
+      [
+        ['s1', base],
+        ['s2', base],
+        ['s3', base],
+      ],
+    );
   });
 });

@@ -13,7 +13,14 @@ import { lessonsWith, sleep, startLab, testSettings, until } from '../helpers/la
 const stages = [
   { id: 'start', title: 'one', instances: 1, loadBalancer: 'none', adapter: 'none', broadcast: 'naive-set' },
   { id: 'scaled', title: 'classic pub/sub adapter, no recovery', instances: 3 },
-  { id: 'streams', title: 'Streams adapter with connection state recovery; 1 s drain', instances: 3, adapter: 'redis-streams', recovery: true, drainMs: 1000 },
+  {
+    id: 'streams',
+    title: 'Streams adapter with connection state recovery; 1 s drain',
+    instances: 3,
+    adapter: 'redis-streams',
+    recovery: true,
+    drainMs: 1000,
+  },
 ];
 
 /** Counts every chat event per message (the fleet's own record keeps one per msgId). */
@@ -37,7 +44,9 @@ function cutFor(c: FleetClient, ms: number): Promise<void> {
 }
 
 /** Six clients in lobby; one on another instance than the sender is cut off for 10 s while 20 messages go out. */
-async function tenSecondsAway(lab: Lab): Promise<{ clients: FleetClient[]; away: FleetClient; sent: string[]; counts: Map<string, Map<string, number>> }> {
+async function tenSecondsAway(
+  lab: Lab,
+): Promise<{ clients: FleetClient[]; away: FleetClient; sent: string[]; counts: Map<string, Map<string, number>> }> {
   const clients = await lab.fleet.add(6, { rooms: ['lobby'] });
   await until('joined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6);
   const [sender, away] = [clients[0]!, clients.find((c) => c.serverId !== clients[0]!.serverId)!];
@@ -48,7 +57,13 @@ async function tenSecondsAway(lab: Lab): Promise<{ clients: FleetClient[]; away:
   return { clients, away, sent, counts };
 }
 
-async function sendSeries(lab: Lab, from: FleetClient, prefix: string, count: number, gapMs: number): Promise<string[]> {
+async function sendSeries(
+  lab: Lab,
+  from: FleetClient,
+  prefix: string,
+  count: number,
+  gapMs: number,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 1; i <= count; i++) {
     const ack = await lab.fleet.send(from.id, 'lobby', `${prefix}${i}`);
@@ -73,9 +88,15 @@ describe('delivery guarantees across a 10 s absence, a Redis outage and a drain'
     await sleep(300);
     for (const c of clients) {
       const mine = counts.get(c.id)!;
-      assert.deepEqual(sent.filter((m) => mine.get(m) !== 1), [], `${c.id}: every message exactly once`);
+      assert.deepEqual(
+        sent.filter((m) => mine.get(m) !== 1),
+        [],
+        `${c.id}: every message exactly once`,
+      );
     }
-    console.log(`  ${away.id} was away 10 s: ${sent.length} messages sent meanwhile, 0 lost, 0 duplicated, recovered = true`);
+    console.log(
+      `  ${away.id} was away 10 s: ${sent.length} messages sent meanwhile, 0 lost, 0 duplicated, recovered = true`,
+    );
   });
 
   test('a short Redis outage: sessions survive, and delivery across instances resumes', async () => {
@@ -84,18 +105,30 @@ describe('delivery guarantees across a 10 s absence, a Redis outage and a drain'
     await sleep(1000);
     await lab.fault({ target: 'redis', fault: 'start' });
     const counts = countDeliveries(clients);
-    await until('cross-instance delivery resumes', async () => {
-      const ack = await lab.fleet.send(clients[0]!.id, 'lobby', 'probe');
-      await sleep(200);
-      return ack.ok && clients.every((c) => counts.get(c.id)!.has(ack.msgId));
-    }, 15_000);
+    await until(
+      'cross-instance delivery resumes',
+      async () => {
+        const ack = await lab.fleet.send(clients[0]!.id, 'lobby', 'probe');
+        await sleep(200);
+        return ack.ok && clients.every((c) => counts.get(c.id)!.has(ack.msgId));
+      },
+      15_000,
+    );
     const sent = await sendSeries(lab, clients[1]!, 'after-outage-', 10, 50);
     await until('all delivered', () => clients.every((c) => sent.every((m) => counts.get(c.id)!.has(m))), 5000);
-    for (const c of clients) assert.deepEqual(sent.filter((m) => counts.get(c.id)!.get(m) !== 1), [], `${c.id}: exactly once`);
-    assert.ok(clients.every((c) => c.socket.connected), 'no client lost its connection for good');
+    for (const c of clients)
+      assert.deepEqual(
+        sent.filter((m) => counts.get(c.id)!.get(m) !== 1),
+        [],
+        `${c.id}: exactly once`,
+      );
+    assert.ok(
+      clients.every((c) => c.socket.connected),
+      'no client lost its connection for good',
+    );
   });
 
-  test('SIGTERM drain: the instance\'s clients are told, move to other instances, and lose nothing', async () => {
+  test("SIGTERM drain: the instance's clients are told, move to other instances, and lose nothing", async () => {
     const clients = lab.fleet.list();
     const victim = clients.find((c) => c.serverId)!.serverId!;
     const leaving = clients.filter((c) => c.serverId === victim);
@@ -106,11 +139,26 @@ describe('delivery guarantees across a 10 s absence, a Redis outage and a drain'
     const stopping = lab.fault({ target: 'instance', serverId: victim, fault: 'stop' }); // SIGINT → drain
     const sent = await sendSeries(lab, sender, 'during-drain-', 30, 100);
     await stopping;
-    await until('all moved', () => leaving.every((c) => c.socket.connected && c.serverId !== null && c.serverId !== victim), 10_000);
+    await until(
+      'all moved',
+      () => leaving.every((c) => c.socket.connected && c.serverId !== null && c.serverId !== victim),
+      10_000,
+    );
     await until('all delivered', () => clients.every((c) => sent.every((m) => counts.get(c.id)!.has(m))), 5000);
-    assert.deepEqual([...told].sort(), leaving.map((c) => c.id).sort(), 'every client of the drained instance was told');
-    for (const c of clients) assert.deepEqual(sent.filter((m) => counts.get(c.id)!.get(m) !== 1), [], `${c.id}: exactly once`);
-    console.log(`  drained ${victim}: ${leaving.length} clients told and moved (${leaving.map((c) => `${c.id}→${c.serverId}`).join(', ')}), ${sent.length} messages, 0 lost, 0 duplicated`);
+    assert.deepEqual(
+      [...told].sort(),
+      leaving.map((c) => c.id).sort(),
+      'every client of the drained instance was told',
+    );
+    for (const c of clients)
+      assert.deepEqual(
+        sent.filter((m) => counts.get(c.id)!.get(m) !== 1),
+        [],
+        `${c.id}: exactly once`,
+      );
+    console.log(
+      `  drained ${victim}: ${leaving.length} clients told and moved (${leaving.map((c) => `${c.id}→${c.serverId}`).join(', ')}), ${sent.length} messages, 0 lost, 0 duplicated`,
+    );
     await lab.fault({ target: 'instance', serverId: victim, fault: 'start' });
   });
 

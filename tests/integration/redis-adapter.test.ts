@@ -34,7 +34,8 @@ describe('stage "scaled": three instances, ip_hash, Redis adapter', () => {
       const ack = await lab.fleet.send(sender.id, 'lobby', `from ${sender.id}`);
       assert.ok(ack.ok, ack.ok ? '' : ack.error);
       await until(`everyone receives ${ack.msgId}`, () => clients.every((c) => c.received.has(ack.msgId)));
-      for (const c of clients) assert.equal(c.received.get(ack.msgId)!.serverId, sender.serverId, 'serverId names the origin instance');
+      for (const c of clients)
+        assert.equal(c.received.get(ack.msgId)!.serverId, sender.serverId, 'serverId names the origin instance');
       // The lab saw the hop: delivered by instances other than the origin.
       await until('delivery telemetry', () => Object.keys(lab.hub.message(ack.msgId)?.delivered ?? {}).length === 6);
       const deliverers = new Set(Object.values(lab.hub.message(ack.msgId)!.delivered));
@@ -49,7 +50,12 @@ describe('pm2 start ecosystem.config.js, outside the lab', () => {
   let base = 0;
   let redisPort = 0;
   let redisPid = 0;
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, PM2_HOME: pm2Home, BASE_PORT: String(base), REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+  const env = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    PM2_HOME: pm2Home,
+    BASE_PORT: String(base),
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  });
 
   before(async () => {
     base = await findFreePortRange(4);
@@ -65,16 +71,38 @@ describe('pm2 start ecosystem.config.js, outside the lab', () => {
     await run(pm2, ['start', 'ecosystem.config.js'], { env: env(), cwd: repoRoot });
     const { stdout } = await run(pm2, ['jlist'], { env: env() });
     const apps = JSON.parse(stdout) as { name: string; pid: number; pm2_env: { status: string; exec_mode: string } }[];
-    assert.deepEqual(apps.map((a) => [a.name, a.pm2_env.exec_mode]).sort(), [['s1', 'fork_mode'], ['s2', 'fork_mode'], ['s3', 'fork_mode']]);
+    assert.deepEqual(apps.map((a) => [a.name, a.pm2_env.exec_mode]).sort(), [
+      ['s1', 'fork_mode'],
+      ['s2', 'fork_mode'],
+      ['s3', 'fork_mode'],
+    ]);
     assert.ok(apps.every((a) => isAlive(a.pid)));
 
     const ports = [base, base + 1, base + 2];
-    await until('instances healthy', async () => {
-      const ok = await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/health`).then((r) => r.ok, () => false)));
-      return ok.every(Boolean);
-    }, 15_000);
+    await until(
+      'instances healthy',
+      async () => {
+        const ok = await Promise.all(
+          ports.map((p) =>
+            fetch(`http://127.0.0.1:${p}/health`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        );
+        return ok.every(Boolean);
+      },
+      15_000,
+    );
     const health = await Promise.all(ports.map(async (p) => (await fetch(`http://127.0.0.1:${p}/health`)).json()));
-    assert.deepEqual(health.map((h) => [h.serverId, h.adapter]), [['s1', 'redis'], ['s2', 'redis'], ['s3', 'redis']]);
+    assert.deepEqual(
+      health.map((h) => [h.serverId, h.adapter]),
+      [
+        ['s1', 'redis'],
+        ['s2', 'redis'],
+        ['s3', 'redis'],
+      ],
+    );
 
     const clients = await Promise.all(ports.map((p, i) => connectClient(`http://127.0.0.1:${p}`, `u${i + 1}`)));
     for (const c of clients) assert.equal((await c.socket.emitWithAck('join', 'lobby')).ok, true);

@@ -56,7 +56,9 @@ describe('stage "round-robin": nginx round robin, no stickiness', () => {
   });
 
   test('websocket-only clients connect, spread round robin, and are still split', async () => {
-    const clients = await Promise.all([1, 2, 3].map((i) => connectClient(url, `ws${i}`, { transports: ['websocket'] })));
+    const clients = await Promise.all(
+      [1, 2, 3].map((i) => connectClient(url, `ws${i}`, { transports: ['websocket'] })),
+    );
     assert.deepEqual(new Set(clients.map((c) => c.serverId)).size, 3, 'one client on each instance');
     for (const c of clients) assert.equal((await c.socket.emitWithAck('join', 'lobby')).ok, true);
     const received: string[] = [];
@@ -64,13 +66,16 @@ describe('stage "round-robin": nginx round robin, no stickiness', () => {
     const ack = await clients[0]!.socket.emitWithAck('chat', { room: 'lobby', text: 'hi' });
     assert.equal(ack.ok, true);
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(received, [clients[0]!.serverId], 'only the sender\'s instance delivers: no adapter');
+    assert.deepEqual(received, [clients[0]!.serverId], "only the sender's instance delivers: no adapter");
     for (const c of clients) c.socket.close();
   });
 
   test("lesson 3's fix: with websocket-only client options the fleet reconnects, and connects", async () => {
     await lab.fleet.add(3, { timeoutMs: 1000 });
-    assert.ok(lab.fleet.list().every((c) => !c.socket.connected), 'polling first cannot connect through round robin');
+    assert.ok(
+      lab.fleet.list().every((c) => !c.socket.connected),
+      'polling first cannot connect through round robin',
+    );
     lab.sources.overlay('server/app/client-options.ts', websocketOnly);
     const report = await lab.applyEdits({ rolling: true });
     assert.match(report.join('; '), /fleet: 3 clients reconnected \(new client options\)/);
@@ -85,7 +90,10 @@ describe('stage "round-robin": nginx round robin, no stickiness', () => {
     lab.sources.overlay('server/app/client-options.ts', websocketOnly);
     await lab.applyEdits({ rolling: true }); // nobody to reconnect
     const added = await lab.fleet.add(3, { timeoutMs: 4000 });
-    assert.ok(added.every((c) => c.socket.connected && c.transport === 'websocket'), added.map((c) => c.lastError).join('; '));
+    assert.ok(
+      added.every((c) => c.socket.connected && c.transport === 'websocket'),
+      added.map((c) => c.lastError).join('; '),
+    );
     lab.fleet.remove();
   });
 });

@@ -23,7 +23,10 @@ describe('server options on a real stack', () => {
     const health = await (await fetch(`http://127.0.0.1:${lab.settings.ports.instanceBase}/health`)).json();
     assert.equal(health.adapter, 'redis-streams');
     const clients = await lab.fleet.add(4, { rooms: ['lobby'] });
-    assert.deepEqual(clients.map((c) => c.serverId), ['s1', 's2', 's1', 's2']);
+    assert.deepEqual(
+      clients.map((c) => c.serverId),
+      ['s1', 's2', 's1', 's2'],
+    );
     const ack = await lab.fleet.send('c1', 'lobby', 'via a Redis stream');
     assert.ok(ack.ok, ack.ok ? '' : ack.error);
     await until('everyone receives', () => clients.every((c) => c.received.has(ack.msgId)));

@@ -24,12 +24,20 @@ describe('stage switch with the fleet connected', () => {
     const report = await lab.setStage('scaled');
     const ms = performance.now() - started;
     assert.ok(report.includes('redis: start on ' + lab.settings.ports.redis), report.join('; '));
-    for (const id of ['s1', 's2', 's3']) assert.ok(report.some((l) => l.startsWith(`${id}: restart (`) && l.includes('ADAPTER none → redis')), report.join('; '));
+    for (const id of ['s1', 's2', 's3'])
+      assert.ok(
+        report.some((l) => l.startsWith(`${id}: restart (`) && l.includes('ADAPTER none → redis')),
+        report.join('; '),
+      );
     assert.ok(!report.some((l) => l.startsWith('nginx')), 'nginx config did not change, so it was left alone');
     console.log(`  stage switch ip-hash → scaled took ${ms.toFixed(0)} ms`);
 
     // The clients reconnect on their own and re-join their rooms.
-    await until('fleet back and joined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6, 10_000);
+    await until(
+      'fleet back and joined',
+      () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6,
+      10_000,
+    );
     const ack = await lab.fleet.send('c1', 'lobby', 'whole?');
     assert.ok(ack.ok, ack.ok ? '' : ack.error);
     await until('everyone receives', () => clients.every((c) => c.received.has(ack.msgId)));
@@ -39,7 +47,10 @@ describe('stage switch with the fleet connected', () => {
     const pids = lab.status().instances.map((i) => i.pid);
     const report = await lab.setStage('scaled');
     assert.deepEqual(report, []);
-    assert.deepEqual(lab.status().instances.map((i) => i.pid), pids);
+    assert.deepEqual(
+      lab.status().instances.map((i) => i.pid),
+      pids,
+    );
   });
 
   test('fewer instances: the extra ones are stopped, the rest untouched where unchanged', async () => {
@@ -47,7 +58,10 @@ describe('stage switch with the fleet connected', () => {
     assert.ok(report.includes('s3: stop'), report.join('; '));
     assert.ok(report.includes('nginx: stop'));
     assert.ok(report.includes('redis: stop'));
-    assert.deepEqual(lab.status().instances.map((i) => i.serverId), ['s1', 's2']);
+    assert.deepEqual(
+      lab.status().instances.map((i) => i.serverId),
+      ['s1', 's2'],
+    );
     assert.equal(lab.status().nginx, null);
   });
 });

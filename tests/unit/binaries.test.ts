@@ -14,12 +14,15 @@ describe('finding the programs the lab drives', () => {
     process.env.PATH = '/nonexistent';
     try {
       // nginx may still be found in /usr/sbin: test the message with names that never are.
-      assert.throws(() => requireBinary('no-such-program-here'), (err: LabError) => {
-        assert.ok(err instanceof LabError);
-        assert.match(err.message, /^no-such-program-here was not found on PATH or in \/usr\/sbin/);
-        assert.equal(err.hint, 'install no-such-program-here');
-        return true;
-      });
+      assert.throws(
+        () => requireBinary('no-such-program-here'),
+        (err: LabError) => {
+          assert.ok(err instanceof LabError);
+          assert.match(err.message, /^no-such-program-here was not found on PATH or in \/usr\/sbin/);
+          assert.equal(err.hint, 'install no-such-program-here');
+          return true;
+        },
+      );
     } finally {
       process.env.PATH = saved;
     }

@@ -4,14 +4,33 @@ import type { InstanceEvent } from '../../server/lab/telemetry/events.ts';
 import { TelemetryHub } from '../../server/lab/telemetry/hub.ts';
 
 const at = 1;
-const connect = (serverId: string, socketId: string, clientId: string): InstanceEvent => ({ t: 'connected', serverId, at, socketId, clientId, transport: 'polling', address: '127.0.0.1', recovered: false });
-const join = (serverId: string, socketId: string, room: string, when = at): InstanceEvent => ({ t: 'joined', serverId, at: when, socketId, room });
+const connect = (serverId: string, socketId: string, clientId: string): InstanceEvent => ({
+  t: 'connected',
+  serverId,
+  at,
+  socketId,
+  clientId,
+  transport: 'polling',
+  address: '127.0.0.1',
+  recovered: false,
+});
+const join = (serverId: string, socketId: string, room: string, when = at): InstanceEvent => ({
+  t: 'joined',
+  serverId,
+  at: when,
+  socketId,
+  room,
+});
 
 function twoInstances(): TelemetryHub {
   const hub = new TelemetryHub();
   hub.publish({ t: 'instance-up', serverId: 's1', at, pid: 10, port: 3001, adapter: 'none', broadcast: 'rooms' });
   hub.publish({ t: 'instance-up', serverId: 's2', at, pid: 20, port: 3002, adapter: 'none', broadcast: 'rooms' });
-  for (const [s, sock, name] of [['s1', 'a', 'alice'], ['s2', 'b', 'bob'], ['s2', 'c', 'carol']] as const) {
+  for (const [s, sock, name] of [
+    ['s1', 'a', 'alice'],
+    ['s2', 'b', 'bob'],
+    ['s2', 'c', 'carol'],
+  ] as const) {
     hub.publish(connect(s, sock, name));
     hub.publish(join(s, sock, 'lobby'));
   }
@@ -22,7 +41,16 @@ describe('telemetry hub', () => {
   test('expected vs delivered, whichever report arrives first', () => {
     const hub = twoInstances();
     hub.publish({ t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm1', socketIds: ['b'], at }] }); // before 'received'
-    hub.publish({ t: 'received', serverId: 's1', at, msgId: 'm1', room: 'lobby', from: 'alice', socketId: 'a', publishedAt: null });
+    hub.publish({
+      t: 'received',
+      serverId: 's1',
+      at,
+      msgId: 'm1',
+      room: 'lobby',
+      from: 'alice',
+      socketId: 'a',
+      publishedAt: null,
+    });
     hub.publish({ t: 'delivered', serverId: 's1', at, deliveries: [{ msgId: 'm1', socketIds: ['a'], at }] });
     const m = hub.message('m1')!;
     assert.equal(m.origin, 's1');
@@ -34,7 +62,16 @@ describe('telemetry hub', () => {
     const hub = twoInstances();
     hub.publish(connect('s2', 'd', 'dave'));
     // s1 reports a message sent at t=100 before s2 reports that dave joined at t=50:
-    hub.publish({ t: 'received', serverId: 's1', at: 100, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a', publishedAt: null });
+    hub.publish({
+      t: 'received',
+      serverId: 's1',
+      at: 100,
+      msgId: 'm',
+      room: 'lobby',
+      from: 'alice',
+      socketId: 'a',
+      publishedAt: null,
+    });
     hub.publish(join('s2', 'd', 'lobby', 50));
     // ...and erin, who joined after the message, is not expected to have it.
     hub.publish(connect('s2', 'e', 'erin'));
@@ -46,7 +83,7 @@ describe('telemetry hub', () => {
     assert.ok(hub.message('m')!.expected.includes('frank'));
   });
 
-  test('a recovered session on a new instance survives the old instance\'s late goodbye', () => {
+  test("a recovered session on a new instance survives the old instance's late goodbye", () => {
     const hub = twoInstances();
     hub.publish(connect('s2', 'a', 'alice')); // alice's session "a" recovered on s2
     hub.publish({ t: 'disconnected', serverId: 's1', at, socketId: 'a', reason: 'transport close' });
@@ -55,7 +92,16 @@ describe('telemetry hub', () => {
 
   test('the reason for a missing delivery is what the lab knows', () => {
     const hub = twoInstances();
-    hub.publish({ t: 'received', serverId: 's1', at: 5, msgId: 'm', room: 'lobby', from: 'alice', socketId: 'a', publishedAt: null });
+    hub.publish({
+      t: 'received',
+      serverId: 's1',
+      at: 5,
+      msgId: 'm',
+      room: 'lobby',
+      from: 'alice',
+      socketId: 'a',
+      publishedAt: null,
+    });
     assert.equal(hub.missingReason(hub.message('m')!, 'bob'), 'no adapter: s1 cannot reach s2');
     hub.publish({ t: 'instance-up', serverId: 's1', at, pid: 10, port: 3001, adapter: 'redis', broadcast: 'rooms' });
     hub.lab({ t: 'redis', port: 6390, running: false });
@@ -76,7 +122,10 @@ describe('telemetry hub', () => {
     hub.publish({ t: 'instance-state', serverId: 's1', at, port: 3001, pid: null, online: false });
     assert.equal(hub.connectionsOf('s1'), 0);
     hub.publish({ t: 'instance-removed', serverId: 's1', at });
-    assert.deepEqual(hub.snapshot().instances.map((i) => i.serverId), ['s2']);
+    assert.deepEqual(
+      hub.snapshot().instances.map((i) => i.serverId),
+      ['s2'],
+    );
   });
 
   test('a hub rebuilt from a snapshot (as the UI does) folds further events the same way', () => {
@@ -104,6 +153,10 @@ describe('telemetry hub', () => {
     assert.deepEqual(seen, ['progress']);
     for (let i = 0; i < 12_000; i++) hub.lab({ t: 'progress', step: String(i) });
     assert.ok(hub.recent.length >= 5000 && hub.recent.length <= 10_000, String(hub.recent.length));
-    assert.deepEqual(hub.recent.at(-1), { t: 'progress', step: '11999', at: hub.recent.at(-1)!.at }, 'the newest is kept');
+    assert.deepEqual(
+      hub.recent.at(-1),
+      { t: 'progress', step: '11999', at: hub.recent.at(-1)!.at },
+      'the newest is kept',
+    );
   });
 });

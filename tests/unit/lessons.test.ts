@@ -27,9 +27,16 @@ describe('lessons: data and prose', () => {
       for (const [, file] of named) {
         assert.ok(existsSync(path.join(repoRoot, file!)), `${lesson.id}/README.md names ${file}, which does not exist`);
       }
-      assert.match(readFileSync(path.join(lesson.dir, 'lesson.json'), 'utf8'), /"\$schema": "\.\.\/lesson\.schema\.json"/);
+      assert.match(
+        readFileSync(path.join(lesson.dir, 'lesson.json'), 'utf8'),
+        /"\$schema": "\.\.\/lesson\.schema\.json"/,
+      );
       for (const file of lesson.exercise.files.filter((f) => f.edit)) {
-        assert.notEqual(startOf(file, sources), solutionOf(file, sources), `${file.path}: start and solution are the same`);
+        assert.notEqual(
+          startOf(file, sources),
+          solutionOf(file, sources),
+          `${file.path}: start and solution are the same`,
+        );
       }
     });
   }

@@ -9,7 +9,10 @@ import { repoRoot } from '../../server/lab/settings.ts';
 import { LOAD_BALANCERS } from '../../server/lab/stages.ts';
 
 const modes = LOAD_BALANCERS.filter((m) => m !== 'none');
-const file = (rel: string) => ({ path: path.join(repoRoot, rel), content: readFileSync(path.join(repoRoot, rel), 'utf8') });
+const file = (rel: string) => ({
+  path: path.join(repoRoot, rel),
+  content: readFileSync(path.join(repoRoot, rel), 'utf8'),
+});
 const input = (mode: string, runDir = '/tmp/x'): NginxConfigInput => ({
   listenPort: 18080,
   upstreamPorts: [13001, 13002, 13003],
@@ -84,11 +87,14 @@ describe('nginx configs', () => {
     writeFileSync(bad, 'proxy_http_version 1.1;\nnonsense_directive on;\n');
     const broken = input('ip-hash', runDir);
     broken.includes.proxy = { path: bad, content: readFileSync(bad, 'utf8') };
-    await assert.rejects(writeAndTest(requireBinary('nginx'), runDir, renderNginxConfig(broken)), (err: Error & { hint?: string }) => {
-      assert.match(err.message, /nginx rejected the config[\s\S]*unknown directive "nonsense_directive"/);
-      assert.match(err.message, /proxy\.conf:2/);
-      return true;
-    });
+    await assert.rejects(
+      writeAndTest(requireBinary('nginx'), runDir, renderNginxConfig(broken)),
+      (err: Error & { hint?: string }) => {
+        assert.match(err.message, /nginx rejected the config[\s\S]*unknown directive "nonsense_directive"/);
+        assert.match(err.message, /proxy\.conf:2/);
+        return true;
+      },
+    );
   });
 
   test('template placeholders must all be filled', () => {

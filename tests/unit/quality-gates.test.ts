@@ -20,10 +20,18 @@ async function gate(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-test('the type check passes (tsc --noEmit, strict, ecosystem.config.js checked as JS)', async () => {
-  assert.equal(await gate('tsc', ['-p', 'tsconfig.json', '--noEmit']), '');
-});
+// Three programs: node code (no DOM), tests (node, and DOM for code run in
+// the browser), the web UI (DOM, no Node).
+for (const [config, what] of [
+  ['tsconfig.json', 'server code and ecosystem.config.js (checked as JS)'],
+  ['tests/tsconfig.json', 'the tests'],
+  ['web/tsconfig.json', 'the web UI'],
+] as const) {
+  test(`the type check passes: ${what} (${config}, strict)`, async () => {
+    assert.equal(await gate('tsc', ['-p', config, '--noEmit']), '');
+  });
+}
 
-test('the linter finds nothing (Biome, warnings count)', async () => {
-  assert.equal(await gate('biome', ['lint', '--error-on-warnings', '--max-diagnostics=50']), '');
+test('the linter and the formatter find nothing (Biome, warnings count)', async () => {
+  assert.equal(await gate('biome', ['check', '--error-on-warnings', '--max-diagnostics=50']), '');
 });

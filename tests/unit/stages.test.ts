@@ -33,9 +33,15 @@ describe('stages are data', () => {
   test("the repo's lessons load, and the contract's aliases exist", () => {
     const catalog = LessonCatalog.load(path.join(repoRoot, 'lessons'));
     const start = catalog.stage('start');
-    assert.deepEqual([start.instances, start.loadBalancer, start.adapter, start.broadcast], [1, 'none', 'none', 'naive-set']);
+    assert.deepEqual(
+      [start.instances, start.loadBalancer, start.adapter, start.broadcast],
+      [1, 'none', 'none', 'naive-set'],
+    );
     const scaled = catalog.stage('scaled');
-    assert.deepEqual([scaled.instances, scaled.loadBalancer, scaled.adapter, scaled.redis], [3, 'ip-hash', 'redis', true]);
+    assert.deepEqual(
+      [scaled.instances, scaled.loadBalancer, scaled.adapter, scaled.redis],
+      [3, 'ip-hash', 'redis', true],
+    );
   });
 
   test('a stage states only what differs; the rest are the app settings table defaults', () => {
@@ -57,57 +63,122 @@ describe('stages are data', () => {
     const where = 'lessons/99-x/lesson.json stages[0]';
     const cases: [object, RegExp][] = [
       [{ id: 'x', title: 'X', instances: 0 }, /stages\[0\] instances: Too small: expected number to be >=1, got 0/],
-      [{ id: 'x', title: 'X', loadBalancer: 'random' }, /loadBalancer: Invalid option: expected one of "none"\|"round-robin"/],
+      [
+        { id: 'x', title: 'X', loadBalancer: 'random' },
+        /loadBalancer: Invalid option: expected one of "none"\|"round-robin"/,
+      ],
       [{ id: 'x', title: 'X', transports: [] }, /transports: Too small/],
       [{ id: 'x', title: 'X', instanceCount: 3 }, /unknown field "instanceCount"/],
-      [{ id: 'x', title: 'X', pingIntervalMs: 'fast' }, /pingIntervalMs: Invalid input: expected number, received string, got "fast"/],
+      [
+        { id: 'x', title: 'X', pingIntervalMs: 'fast' },
+        /pingIntervalMs: Invalid input: expected number, received string, got "fast"/,
+      ],
       [{ id: 'Bad Id', title: 'X' }, /id: lower-case letters, digits and dashes/],
       [{ id: 'x' }, /title: Invalid input/],
     ];
     for (const [raw, message] of cases) {
-      assert.throws(() => parseStage(raw, '99-x', where), (err: Error) => {
-        assert.match(err.message, message);
-        assert.ok(err.message.startsWith(where));
-        return true;
-      });
+      assert.throws(
+        () => parseStage(raw, '99-x', where),
+        (err: Error) => {
+          assert.match(err.message, message);
+          assert.ok(err.message.startsWith(where));
+          return true;
+        },
+      );
     }
   });
 
   test('malformed lesson files are errors naming the file and field', () => {
-    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': '{ nope' })), /01-a[/\\]lesson\.json is not valid JSON/);
-    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': '{"title":"t"}' })), /lesson\.json stages: Invalid input: expected array/);
+    assert.throws(
+      () => LessonCatalog.load(lessonsDir({ '01-a': '{ nope' })),
+      /01-a[/\\]lesson\.json is not valid JSON/,
+    );
+    assert.throws(
+      () => LessonCatalog.load(lessonsDir({ '01-a': '{"title":"t"}' })),
+      /lesson\.json stages: Invalid input: expected array/,
+    );
     const good = minimal([
       { id: 'start', title: 'a' },
       { id: 'scaled', title: 'b' },
     ]);
-    const bad = (change: object): Record<string, string> => ({ '01-a': JSON.stringify({ ...JSON.parse(good), ...change }) });
+    const bad = (change: object): Record<string, string> => ({
+      '01-a': JSON.stringify({ ...JSON.parse(good), ...change }),
+    });
     const load = (change: object) => () => LessonCatalog.load(lessonsDir(bad(change)));
     assert.doesNotThrow(() => LessonCatalog.load(lessonsDir({ '01-a': good })));
-    assert.throws(load({ checks: [{ id: 'x', title: 'x', kind: 'telepathy' }] }), /checks\[0\]\.kind "telepathy" is not a check kind \(known: instances, connects/);
-    assert.throws(load({ checks: [{ id: 'x', title: 'x', kind: 'spread', clinets: 3 }] }), /checks\[0\]: unknown field "clinets"/);
-    assert.throws(load({ checks: [{ id: 'x', title: 'x', kind: 'spread', clients: 0 }] }), /checks\[0\]\.clients: Too small: expected number to be >=2, got 0/);
+    assert.throws(
+      load({ checks: [{ id: 'x', title: 'x', kind: 'telepathy' }] }),
+      /checks\[0\]\.kind "telepathy" is not a check kind \(known: instances, connects/,
+    );
+    assert.throws(
+      load({ checks: [{ id: 'x', title: 'x', kind: 'spread', clinets: 3 }] }),
+      /checks\[0\]: unknown field "clinets"/,
+    );
+    assert.throws(
+      load({ checks: [{ id: 'x', title: 'x', kind: 'spread', clients: 0 }] }),
+      /checks\[0\]\.clients: Too small: expected number to be >=2, got 0/,
+    );
     assert.throws(load({ target: 'nowhere' }), /"target" names the stage "nowhere", which no lesson defines/);
-    assert.throws(load({ exercise: { task: 't', files: [{ path: 'server/app/adapter.ts', start: 'missing.ts' }] } }), /exercise\.files\[0\]\.start "missing\.ts" does not exist/);
-    assert.throws(load({ exercise: { task: 't', files: [{ path: '/etc/passwd', start: 'start.ts' }] } }), /exercise\.files\[0\]\.path: a file in server\/app\//);
+    assert.throws(
+      load({ exercise: { task: 't', files: [{ path: 'server/app/adapter.ts', start: 'missing.ts' }] } }),
+      /exercise\.files\[0\]\.start "missing\.ts" does not exist/,
+    );
+    assert.throws(
+      load({ exercise: { task: 't', files: [{ path: '/etc/passwd', start: 'start.ts' }] } }),
+      /exercise\.files\[0\]\.path: a file in server\/app\//,
+    );
     assert.throws(load({ hints: [''] }), /hints\[0\]: Too small/);
     assert.throws(load({ sumary: 'typo' }), /unknown field "sumary"/);
     assert.throws(
-      load({ predictions: [{ id: 'p', question: 'q', check: 'c', measure: 'nothing', choices: [{ text: 'a', when: { eq: 1 } }, { text: 'b', when: { eq: 2 } }], explain: 'e' }] }),
+      load({
+        predictions: [
+          {
+            id: 'p',
+            question: 'q',
+            check: 'c',
+            measure: 'nothing',
+            choices: [
+              { text: 'a', when: { eq: 1 } },
+              { text: 'b', when: { eq: 2 } },
+            ],
+            explain: 'e',
+          },
+        ],
+      }),
       /predictions\[0\]\.measure "nothing": a instances check measures/,
     );
     assert.throws(
-      () => LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]), '02-b': minimal([{ id: 'start', title: 'b' }]) })),
+      () =>
+        LessonCatalog.load(
+          lessonsDir({
+            '01-a': minimal([{ id: 'start', title: 'a' }]),
+            '02-b': minimal([{ id: 'start', title: 'b' }]),
+          }),
+        ),
       /stage id "start" is defined twice: in 01-a and 02-b/,
     );
-    assert.throws(() => LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]) })), /no lesson defines the stage "scaled"/);
+    assert.throws(
+      () => LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }]) })),
+      /no lesson defines the stage "scaled"/,
+    );
   });
 
   test('unknown stage ids list the known ones', () => {
-    const catalog = LessonCatalog.load(lessonsDir({ '01-a': minimal([{ id: 'start', title: 'a' }, { id: 'scaled', title: 'b' }]) }));
-    assert.throws(() => catalog.stage('nope'), (err: Error & { hint?: string }) => {
-      assert.match(err.message, /unknown stage "nope"/);
-      assert.equal(err.hint, 'known stages: start, scaled');
-      return true;
-    });
+    const catalog = LessonCatalog.load(
+      lessonsDir({
+        '01-a': minimal([
+          { id: 'start', title: 'a' },
+          { id: 'scaled', title: 'b' },
+        ]),
+      }),
+    );
+    assert.throws(
+      () => catalog.stage('nope'),
+      (err: Error & { hint?: string }) => {
+        assert.match(err.message, /unknown stage "nope"/);
+        assert.equal(err.hint, 'known stages: start, scaled');
+        return true;
+      },
+    );
   });
 });

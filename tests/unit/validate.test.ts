@@ -5,11 +5,22 @@ import { clientName, parseChat, parseRoom } from '../../server/app/validate.ts';
 describe('chat input validation', () => {
   test('accepts a well-formed message, with or without msgId', () => {
     assert.deepEqual(parseChat({ room: 'lobby', text: 'hi' }, 100), { ok: true, value: { room: 'lobby', text: 'hi' } });
-    assert.deepEqual(parseChat({ room: 'lobby', text: 'hi', msgId: 'a-1' }, 100), { ok: true, value: { room: 'lobby', text: 'hi', msgId: 'a-1' } });
+    assert.deepEqual(parseChat({ room: 'lobby', text: 'hi', msgId: 'a-1' }, 100), {
+      ok: true,
+      value: { room: 'lobby', text: 'hi', msgId: 'a-1' },
+    });
   });
 
   test('refuses wrong types with an error that names the field', () => {
-    for (const bad of [null, 5, 'text', [1], { room: 5, text: 'x' }, { room: 'r', text: 5 }, { room: 'r', text: 'x', msgId: 7 }]) {
+    for (const bad of [
+      null,
+      5,
+      'text',
+      [1],
+      { room: 5, text: 'x' },
+      { room: 'r', text: 5 },
+      { room: 'r', text: 'x', msgId: 7 },
+    ]) {
       const r = parseChat(bad, 100);
       assert.equal(r.ok, false, JSON.stringify(bad));
       assert.match((r as { error: string }).error, /payload|room|text|msgId/);
@@ -23,7 +34,9 @@ describe('chat input validation', () => {
   });
 
   test('prototype-pollution shapes contribute nothing', () => {
-    const evil = JSON.parse('{"room":"r","text":"x","__proto__":{"polluted":true},"constructor":{"prototype":{"bad":1}}}');
+    const evil = JSON.parse(
+      '{"room":"r","text":"x","__proto__":{"polluted":true},"constructor":{"prototype":{"bad":1}}}',
+    );
     const r = parseChat(evil, 100);
     assert.deepEqual(r, { ok: true, value: { room: 'r', text: 'x' } });
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -33,7 +46,8 @@ describe('chat input validation', () => {
 
   test('room names: short, printable, no odd characters', () => {
     assert.equal(parseRoom('lobby-2_b').ok, true);
-    for (const bad of ['', '-x', 'a'.repeat(33), 'a b', '<script>', 'ümlaut', 42, undefined, {}]) assert.equal(parseRoom(bad).ok, false, String(bad));
+    for (const bad of ['', '-x', 'a'.repeat(33), 'a b', '<script>', 'ümlaut', 42, undefined, {}])
+      assert.equal(parseRoom(bad).ok, false, String(bad));
   });
 
   test('client names come from auth.name only when sensible', () => {

@@ -18,10 +18,13 @@ export class Charts {
 
   constructor(root: HTMLElement) {
     root.replaceChildren(
-      el('h2', {}, 'Connections per instance (last minute)'), this.connections,
-      el('h2', {}, 'Memory (RSS, MB) per instance'), this.memory,
+      el('h2', {}, 'Connections per instance (last minute)'),
+      this.connections,
+      el('h2', {}, 'Memory (RSS, MB) per instance'),
+      this.memory,
       this.legend,
-      el('h2', {}, 'Cross-instance delivery latency (fleet, last 10 s)'), this.latency,
+      el('h2', {}, 'Cross-instance delivery latency (fleet, last 10 s)'),
+      this.latency,
     );
   }
 
@@ -31,17 +34,21 @@ export class Charts {
     const ids = [...new Set(this.history.flatMap((h) => h.instances.map((i) => i.serverId)))].sort();
     this.lines(this.connections, ids, (i) => i.connections);
     this.lines(this.memory, ids, (i) => (i.rss === null ? null : i.rss / 1_048_576));
-    this.legend.replaceChildren(...ids.map((id, k) => el('span', { style: `color:${COLORS[k % COLORS.length]}` }, `■ ${id} `)));
+    this.legend.replaceChildren(
+      ...ids.map((id, k) => el('span', { style: `color:${COLORS[k % COLORS.length]}` }, `■ ${id} `)),
+    );
     this.histogram(s.latency.edges);
   }
 
   private lines(c: HTMLCanvasElement, ids: string[], value: (i: Stats['instances'][number]) => number | null): void {
     const g = c.getContext('2d')!;
     g.clearRect(0, 0, c.width, c.height);
-    const series = ids.map((id) => this.history.map((h) => {
-      const i = h.instances.find((x) => x.serverId === id);
-      return i ? value(i) : null;
-    }));
+    const series = ids.map((id) =>
+      this.history.map((h) => {
+        const i = h.instances.find((x) => x.serverId === id);
+        return i ? value(i) : null;
+      }),
+    );
     const max = Math.max(1, ...series.flat().filter((v): v is number => v !== null));
     g.fillStyle = '#7a8294';
     g.font = '10px system-ui';

@@ -45,7 +45,10 @@ function connect(): void {
     server.textContent = `on ${w.serverId}`;
     server.dataset.serverId = w.serverId;
     status.textContent = `connected to ${w.serverId} (${w.transport})`;
-    socket!.io.engine.once('upgrade', (t: { name: string }) => (status.textContent = `connected to ${w.serverId} (${t.name})`));
+    socket!.io.engine.once(
+      'upgrade',
+      (t: { name: string }) => (status.textContent = `connected to ${w.serverId} (${t.name})`),
+    );
     // Rooms are per connection: after a reconnect, join again.
     if (room.dataset.joined) void join();
   });

@@ -51,7 +51,9 @@ export class FlowView {
     const origin = this.layer.getBoundingClientRect();
     const frames = path.map((node) => {
       const r = node.getBoundingClientRect();
-      return { transform: `translate(${r.left + r.width / 2 - origin.left}px, ${r.top + r.height / 2 - origin.top}px)` };
+      return {
+        transform: `translate(${r.left + r.width / 2 - origin.left}px, ${r.top + r.height / 2 - origin.top}px)`,
+      };
     });
     const dot = el('span', { class: `dot ${kind}` });
     this.layer.append(dot);

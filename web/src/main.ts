@@ -13,7 +13,11 @@ import { controls, describeEvent, lessonPanel, renderMessages, type LessonPanel,
 import { Timeline } from './timeline.ts';
 import { TopologyView, type FaultRequest } from './topology.ts';
 
-type Snapshot = HubSnapshot & { recent: TelemetryEvent[]; fleet: { id: string }[]; stages: { id: string; title: string }[] };
+type Snapshot = HubSnapshot & {
+  recent: TelemetryEvent[];
+  fleet: { id: string }[];
+  stages: { id: string; title: string }[];
+};
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 const notice = $('notice');
@@ -33,8 +37,10 @@ const run: Runner = async (what, action) => {
   }
 };
 
-const topology = new TopologyView($('topology'), (f: FaultRequest) =>
-  void run(f.target === 'redis' ? `redis ${f.fault}` : `${f.serverId} ${f.fault}`, () => act('fault', f)),
+const topology = new TopologyView(
+  $('topology'),
+  (f: FaultRequest) =>
+    void run(f.target === 'redis' ? `redis ${f.fault}` : `${f.serverId} ${f.fault}`, () => act('fault', f)),
 );
 const flow = new FlowView(topology);
 const charts = new Charts($('charts'));
@@ -82,7 +88,7 @@ function redraw(): void {
   redrawScheduled = false;
   const snap = timeline.hub.snapshot();
   $('stage').textContent = snap.stage ? `stage ${snap.stage.id} · ${snap.stage.phase}` : 'no stage';
-  ctl?.setStage(timeline.mode === 'live' ? snap.stage?.id ?? null : null);
+  ctl?.setStage(timeline.mode === 'live' ? (snap.stage?.id ?? null) : null);
   topology.update(snap);
   renderMessages($('messages'), timeline.hub, snap);
   lesson?.update(snap.lesson);
@@ -90,15 +96,28 @@ function redraw(): void {
   scrub.max = String(timeline.log.length);
   scrub.value = String(timeline.cursor);
   const at = timeline.log[timeline.cursor - 1]?.at;
-  $('position').textContent = `${timeline.mode} · ${timeline.cursor}/${timeline.log.length}${at ? ` · ${new Date(at).toLocaleTimeString()}` : ''}`;
+  $('position').textContent =
+    `${timeline.mode} · ${timeline.cursor}/${timeline.log.length}${at ? ` · ${new Date(at).toLocaleTimeString()}` : ''}`;
   $('mode-live').toggleAttribute('disabled', timeline.mode === 'live');
 }
 
 function timelineControls(): void {
-  const speed = el('select', { 'aria-label': 'Replay speed', 'data-testid': 'speed' }, ...['0.25', '0.5', '1', '2', '4'].map((s) => el('option', { value: s }, `${s}×`)));
+  const speed = el(
+    'select',
+    { 'aria-label': 'Replay speed', 'data-testid': 'speed' },
+    ...['0.25', '0.5', '1', '2', '4'].map((s) => el('option', { value: s }, `${s}×`)),
+  );
   speed.value = '1';
   speed.addEventListener('change', () => (timeline.speed = Number(speed.value)));
-  const scrub = el('input', { type: 'range', id: 'scrub', min: '0', max: '0', value: '0', 'aria-label': 'Scrub through events', 'data-testid': 'scrub' });
+  const scrub = el('input', {
+    type: 'range',
+    id: 'scrub',
+    min: '0',
+    max: '0',
+    value: '0',
+    'aria-label': 'Scrub through events',
+    'data-testid': 'scrub',
+  });
   scrub.addEventListener('input', () => timeline.seek(Number(scrub.value)));
   $('timeline').replaceChildren(
     button('pause', () => timeline.pause(), { 'data-testid': 'pause' }),

@@ -39,7 +39,13 @@ export function renderMarkdown(text: string): DocumentFragment {
         // An item keeps its own number: a code block between items must not restart the count.
         const li = number ? el('li', { value: number }) : el('li');
         // Continuation lines and nested fences belong to the item.
-        while (i < lines.length && /^\s{2,}\S/.test(lines[i]!) && !/^\s*([-*]|\d+\.)\s+/.test(lines[i]!) && !/^\s*```/.test(lines[i]!)) item += ' ' + lines[i++]!.trim();
+        while (
+          i < lines.length &&
+          /^\s{2,}\S/.test(lines[i]!) &&
+          !/^\s*([-*]|\d+\.)\s+/.test(lines[i]!) &&
+          !/^\s*```/.test(lines[i]!)
+        )
+          item += ' ' + lines[i++]!.trim();
         inline(li, item);
         if (i < lines.length && /^\s+```/.test(lines[i]!)) {
           const indent = lines[i]!.indexOf('`');
@@ -59,7 +65,8 @@ export function renderMarkdown(text: string): DocumentFragment {
       continue;
     }
     const para: string[] = [];
-    while (i < lines.length && lines[i]!.trim() !== '' && !/^(#{1,4}\s|\s*```|\s*([-*]|\d+\.)\s+)/.test(lines[i]!)) para.push(lines[i++]!.trim());
+    while (i < lines.length && lines[i]!.trim() !== '' && !/^(#{1,4}\s|\s*```|\s*([-*]|\d+\.)\s+)/.test(lines[i]!))
+      para.push(lines[i++]!.trim());
     out.append(inline(el('p'), para.join(' ')));
   }
   return out;
@@ -69,7 +76,8 @@ export function renderMarkdown(text: string): DocumentFragment {
 function inline<T extends HTMLElement>(node: T, text: string): T {
   for (const part of text.split(/(`[^`]+`|\*\*[^*]+\*\*)/)) {
     if (part.startsWith('`') && part.endsWith('`') && part.length > 1) node.append(el('code', {}, part.slice(1, -1)));
-    else if (part.startsWith('**') && part.endsWith('**') && part.length > 4) node.append(el('strong', {}, part.slice(2, -2)));
+    else if (part.startsWith('**') && part.endsWith('**') && part.length > 4)
+      node.append(el('strong', {}, part.slice(2, -2)));
     else if (part) node.append(document.createTextNode(part));
   }
   return node;

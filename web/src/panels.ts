@@ -10,11 +10,28 @@ import { renderMarkdown } from './markdown.ts';
 /** Runs an API action; failures are shown, never thrown at the user. */
 export type Runner = (what: string, action: () => Promise<unknown>) => Promise<void>;
 
-export function controls(root: HTMLElement, stages: { id: string; title: string }[], fleetIds: () => string[], run: Runner): { setStage(id: string | null): void } {
+export function controls(
+  root: HTMLElement,
+  stages: { id: string; title: string }[],
+  fleetIds: () => string[],
+  run: Runner,
+): { setStage(id: string | null): void } {
   const stageSelect = el('select', { 'data-testid': 'stage-select', 'aria-label': 'Stage' });
   for (const s of stages) stageSelect.append(el('option', { value: s.id, title: s.title }, s.id));
-  const count = el('input', { type: 'number', min: '1', max: '500', value: '4', 'aria-label': 'How many clients', 'data-testid': 'fleet-count' });
-  const source = el('select', { 'aria-label': 'Client addresses', 'data-testid': 'fleet-source' }, el('option', { value: 'distinct' }, 'each from its own /24'), el('option', { value: 'shared' }, 'all from 127.0.0.1 (one NAT)'));
+  const count = el('input', {
+    type: 'number',
+    min: '1',
+    max: '500',
+    value: '4',
+    'aria-label': 'How many clients',
+    'data-testid': 'fleet-count',
+  });
+  const source = el(
+    'select',
+    { 'aria-label': 'Client addresses', 'data-testid': 'fleet-source' },
+    el('option', { value: 'distinct' }, 'each from its own /24'),
+    el('option', { value: 'shared' }, 'all from 127.0.0.1 (one NAT)'),
+  );
   const room = el('input', { value: 'lobby', 'aria-label': 'Room', 'data-testid': 'fleet-room', size: '8' });
   const sender = el('select', { 'aria-label': 'Sender', 'data-testid': 'send-from' });
   const text = el('input', { value: 'hello', 'aria-label': 'Message', 'data-testid': 'send-text', size: '14' });
@@ -30,12 +47,56 @@ export function controls(root: HTMLElement, stages: { id: string; title: string 
   };
 
   root.replaceChildren(
-    el('div', { class: 'group' }, el('label', {}, 'Stage '), stageSelect, button('switch', () => void run(`stage ${stageSelect.value}`, () => act('stage', { stage: stageSelect.value })), { 'data-testid': 'stage-apply' })),
-    el('div', { class: 'group' }, el('label', {}, 'Clients '), count, source, el('label', {}, ' in '), room,
-      button('add', () => void run('add clients', () => act('fleet', { action: 'add', count: Number(count.value), source: source.value, rooms: room.value ? [room.value] : [] })), { 'data-testid': 'fleet-add' }),
-      button('remove all', () => void run('remove clients', () => act('fleet', { action: 'remove' })), { 'data-testid': 'fleet-remove' })),
-    el('div', { class: 'group' }, el('label', {}, 'Send from '), sender, el('label', {}, ' to the room '), text,
-      button('send', () => void run(`send from ${sender.value}`, () => act('fleet', { action: 'send', id: sender.value, room: room.value, text: text.value })), { 'data-testid': 'send' })),
+    el(
+      'div',
+      { class: 'group' },
+      el('label', {}, 'Stage '),
+      stageSelect,
+      button('switch', () => void run(`stage ${stageSelect.value}`, () => act('stage', { stage: stageSelect.value })), {
+        'data-testid': 'stage-apply',
+      }),
+    ),
+    el(
+      'div',
+      { class: 'group' },
+      el('label', {}, 'Clients '),
+      count,
+      source,
+      el('label', {}, ' in '),
+      room,
+      button(
+        'add',
+        () =>
+          void run('add clients', () =>
+            act('fleet', {
+              action: 'add',
+              count: Number(count.value),
+              source: source.value,
+              rooms: room.value ? [room.value] : [],
+            }),
+          ),
+        { 'data-testid': 'fleet-add' },
+      ),
+      button('remove all', () => void run('remove clients', () => act('fleet', { action: 'remove' })), {
+        'data-testid': 'fleet-remove',
+      }),
+    ),
+    el(
+      'div',
+      { class: 'group' },
+      el('label', {}, 'Send from '),
+      sender,
+      el('label', {}, ' to the room '),
+      text,
+      button(
+        'send',
+        () =>
+          void run(`send from ${sender.value}`, () =>
+            act('fleet', { action: 'send', id: sender.value, room: room.value, text: text.value }),
+          ),
+        { 'data-testid': 'send' },
+      ),
+    ),
   );
   refreshSenders();
   let shown: string | null = null;
@@ -80,7 +141,8 @@ export interface LessonPanel {
 export async function lessonPanel(root: HTMLElement, run: Runner): Promise<LessonPanel> {
   const data = await read<{ current: string | null; passed: string[]; lessons: LessonInfo[] }>('lessons');
   const select = el('select', { 'aria-label': 'Lesson', 'data-testid': 'lesson-select' });
-  for (const l of data.lessons) select.append(el('option', { value: l.id }, `${l.number}. ${l.title}${data.passed.includes(l.id) ? ' ✓' : ''}`));
+  for (const l of data.lessons)
+    select.append(el('option', { value: l.id }, `${l.number}. ${l.title}${data.passed.includes(l.id) ? ' ✓' : ''}`));
   select.value = data.current ?? data.lessons[0]?.id ?? '';
   const body = el('article', { class: 'lesson-text', 'data-testid': 'lesson-text' });
   const task = el('div', { class: 'task', 'data-testid': 'lesson-task' });
@@ -103,15 +165,25 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
     } else if (last && last.lesson === l?.id) {
       results.replaceChildren(
         ...last.results.map((r) =>
-          el('li', { class: r.ok ? 'pass' : 'fail', 'data-ok': String(r.ok), 'data-check': r.id }, el('strong', {}, `${r.ok ? '✓' : '✗'} ${r.title}`), el('br'), r.detail),
+          el(
+            'li',
+            { class: r.ok ? 'pass' : 'fail', 'data-ok': String(r.ok), 'data-check': r.id },
+            el('strong', {}, `${r.ok ? '✓' : '✗'} ${r.title}`),
+            el('br'),
+            r.detail,
+          ),
         ),
       );
     } else {
       // Not run yet for this lesson: list what will be checked, without a verdict.
-      results.replaceChildren(...(l?.checks ?? []).map((c) => el('li', { class: 'pending', 'data-check': c.id }, `· ${c.title}`)));
+      results.replaceChildren(
+        ...(l?.checks ?? []).map((c) => el('li', { class: 'pending', 'data-check': c.id }, `· ${c.title}`)),
+      );
     }
     const watch = state?.watch;
-    live.textContent = watch ? `watch loop: ${watch.state}${watch.file ? ` (${watch.file})` : ''}` : 'watch loop: not running (npm run lab -- watch)';
+    live.textContent = watch
+      ? `watch loop: ${watch.state}${watch.file ? ` (${watch.file})` : ''}`
+      : 'watch loop: not running (npm run lab -- watch)';
   };
 
   const show = (): void => {
@@ -123,46 +195,105 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
     task.replaceChildren(
       el('h3', {}, 'Your task'),
       el('p', {}, l.exercise.task),
-      ...(l.exercise.files.length ? [el('p', {}, 'Edit: ', ...l.exercise.files.flatMap((f, i) => [...(i ? [', '] : []), el('code', {}, f)]))] : []),
+      ...(l.exercise.files.length
+        ? [el('p', {}, 'Edit: ', ...l.exercise.files.flatMap((f, i) => [...(i ? [', '] : []), el('code', {}, f)]))]
+        : []),
     );
     predictions.replaceChildren(
       ...l.predictions.map((p) => {
         const verdict = el('p', { class: 'verdict', 'data-testid': `prediction-${p.id}` });
-        return el('div', { class: 'prediction' },
+        return el(
+          'div',
+          { class: 'prediction' },
           el('p', {}, el('strong', {}, 'Predict first: '), p.question),
-          el('div', { class: 'group' }, ...p.choices.map((c, k) =>
-            button(c, () => void run(`prediction ${p.id}`, async () => {
-              verdict.textContent = 'measuring…';
-              const graded = await act<{ right: boolean | null; summary: string }>('predict', { lesson: l.id, prediction: p.id, choice: k });
-              verdict.className = `verdict ${graded.right === true ? 'pass' : graded.right === false ? 'fail' : ''}`;
-              verdict.textContent = graded.summary;
-            }), { 'data-testid': `predict-${p.id}-${k}` }),
-          )),
+          el(
+            'div',
+            { class: 'group' },
+            ...p.choices.map((c, k) =>
+              button(
+                c,
+                () =>
+                  void run(`prediction ${p.id}`, async () => {
+                    verdict.textContent = 'measuring…';
+                    const graded = await act<{ right: boolean | null; summary: string }>('predict', {
+                      lesson: l.id,
+                      prediction: p.id,
+                      choice: k,
+                    });
+                    verdict.className = `verdict ${graded.right === true ? 'pass' : graded.right === false ? 'fail' : ''}`;
+                    verdict.textContent = graded.summary;
+                  }),
+                { 'data-testid': `predict-${p.id}-${k}` },
+              ),
+            ),
+          ),
           verdict,
         );
       }),
     );
     actions.replaceChildren(
-      button('open lesson', () => void run(`open lesson ${l.number}`, () => act('lesson', { lesson: l.id })), { 'data-testid': 'lesson-open' }),
-      button('verify', () => void run(`verify lesson ${l.number}`, () => act('check', { lesson: l.id })), { class: 'primary', 'data-testid': 'lesson-verify' }),
-      button('hint', () => {
-        if (hintsShown < l.hints.length) hintsShown++;
-        hint.textContent = l.hints.length ? l.hints.slice(0, hintsShown).map((h, i) => `${i + 1}. ${h}`).join('\n') : 'No hints for this lesson.';
-      }, { 'data-testid': 'lesson-hint-next' }),
-      button('put the solution in place', () => {
-        if (!confirm(`Overwrite ${l.exercise.files.join(', ') || 'the lesson files'} with the solution? Your version is kept in .lab/backups.`)) return;
-        void run(`solution of lesson ${l.number}`, () => act('solution', { lesson: l.id }));
-      }, { 'data-testid': 'lesson-solution' }),
-      button('reset to the start', () => {
-        if (!confirm(`Put the start version of ${l.exercise.files.join(', ') || 'the lesson files'} back? Your version is kept in .lab/backups.`)) return;
-        void run(`reset lesson ${l.number}`, () => act('reset', { lesson: l.id }));
-      }, { 'data-testid': 'lesson-reset' }),
+      button('open lesson', () => void run(`open lesson ${l.number}`, () => act('lesson', { lesson: l.id })), {
+        'data-testid': 'lesson-open',
+      }),
+      button('verify', () => void run(`verify lesson ${l.number}`, () => act('check', { lesson: l.id })), {
+        class: 'primary',
+        'data-testid': 'lesson-verify',
+      }),
+      button(
+        'hint',
+        () => {
+          if (hintsShown < l.hints.length) hintsShown++;
+          hint.textContent = l.hints.length
+            ? l.hints
+                .slice(0, hintsShown)
+                .map((h, i) => `${i + 1}. ${h}`)
+                .join('\n')
+            : 'No hints for this lesson.';
+        },
+        { 'data-testid': 'lesson-hint-next' },
+      ),
+      button(
+        'put the solution in place',
+        () => {
+          if (
+            !confirm(
+              `Overwrite ${l.exercise.files.join(', ') || 'the lesson files'} with the solution? Your version is kept in .lab/backups.`,
+            )
+          )
+            return;
+          void run(`solution of lesson ${l.number}`, () => act('solution', { lesson: l.id }));
+        },
+        { 'data-testid': 'lesson-solution' },
+      ),
+      button(
+        'reset to the start',
+        () => {
+          if (
+            !confirm(
+              `Put the start version of ${l.exercise.files.join(', ') || 'the lesson files'} back? Your version is kept in .lab/backups.`,
+            )
+          )
+            return;
+          void run(`reset lesson ${l.number}`, () => act('reset', { lesson: l.id }));
+        },
+        { 'data-testid': 'lesson-reset' },
+      ),
     );
     body.replaceChildren(renderMarkdown(l.readme || `# ${l.title}\n\n${l.summary}`));
     renderResults();
   };
   select.addEventListener('change', show);
-  root.replaceChildren(el('div', { class: 'group' }, select), meta, task, actions, live, results, hint, predictions, body);
+  root.replaceChildren(
+    el('div', { class: 'group' }, select),
+    meta,
+    task,
+    actions,
+    live,
+    results,
+    hint,
+    predictions,
+    body,
+  );
   show();
   return {
     update(next) {
@@ -181,8 +312,15 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
 
 /** The recent messages, newest first, each with its route and any missing recipients (with why). */
 export function renderMessages(root: HTMLElement, hub: TelemetryHub, snap: HubSnapshot): void {
-  const rows = snap.messages.filter((m) => m.origin !== '').slice(-12).reverse().map((m) => messageRow(m, hub, snap));
-  root.replaceChildren(el('h2', {}, 'Messages: expected vs delivered'), ...(rows.length ? rows : [el('p', { class: 'empty' }, 'No messages yet: add clients to a room and send one.')]));
+  const rows = snap.messages
+    .filter((m) => m.origin !== '')
+    .slice(-12)
+    .reverse()
+    .map((m) => messageRow(m, hub, snap));
+  root.replaceChildren(
+    el('h2', {}, 'Messages: expected vs delivered'),
+    ...(rows.length ? rows : [el('p', { class: 'empty' }, 'No messages yet: add clients to a room and send one.')]),
+  );
 }
 
 function messageRow(m: MessageView, hub: TelemetryHub, snap: HubSnapshot): HTMLElement {
@@ -191,14 +329,25 @@ function messageRow(m: MessageView, hub: TelemetryHub, snap: HubSnapshot): HTMLE
   const route = [m.origin, ...(viaRedis ? ['redis', remote.join(', ')] : [])];
   const missing = m.expected.filter((id) => !(id in m.delivered));
   const fresh = Date.now() - m.at < 800; // deliveries may still be on their way
-  const row = el('div', { class: `message ${missing.length && !fresh ? 'lossy' : 'complete'}`, 'data-msg-id': m.msgId, 'data-route': route.join('>') },
+  const row = el(
+    'div',
+    {
+      class: `message ${missing.length && !fresh ? 'lossy' : 'complete'}`,
+      'data-msg-id': m.msgId,
+      'data-route': route.join('>'),
+    },
     el('span', { class: 'who' }, `${m.from} → #${m.room}`),
     el('span', { class: 'route' }, ` ${snap.nginx ? 'nginx → ' : ''}${route.join(' → ')}`),
-    el('span', { class: 'count', 'data-testid': 'delivered' }, ` · delivered ${Object.keys(m.delivered).length}/${m.expected.length}`),
+    el(
+      'span',
+      { class: 'count', 'data-testid': 'delivered' },
+      ` · delivered ${Object.keys(m.delivered).length}/${m.expected.length}`,
+    ),
   );
   if (missing.length && !fresh) {
     const list = el('ul', { class: 'missing' });
-    for (const id of missing.slice(0, 6)) list.append(el('li', { 'data-missing': id }, `${id}: ${hub.missingReason(m, id)}`));
+    for (const id of missing.slice(0, 6))
+      list.append(el('li', { 'data-missing': id }, `${id}: ${hub.missingReason(m, id)}`));
     if (missing.length > 6) list.append(el('li', {}, `… and ${missing.length - 6} more`));
     row.append(list);
   }
@@ -208,25 +357,45 @@ function messageRow(m: MessageView, hub: TelemetryHub, snap: HubSnapshot): HTMLE
 /** One line of the event log, or null for events too frequent to list one by one. */
 export function describeEvent(e: TelemetryEvent, nameOf: (socketId: string) => string): string | null {
   switch (e.t) {
-    case 'stage': return `stage ${e.stage}: ${e.phase}${e.detail ? ` (${e.detail})` : ''}`;
-    case 'progress': return e.step;
-    case 'instance-up': return `${e.serverId} up (pid ${e.pid}, port ${e.port}, ${e.adapter})`;
-    case 'instance-state': return `${e.serverId} ${e.online ? 'online' : 'offline'}`;
-    case 'instance-removed': return `${e.serverId} removed`;
-    case 'redis': return `redis ${e.running ? 'running' : 'stopped'}`;
-    case 'nginx': return e.mode ? `nginx ${e.mode}` : 'nginx stopped';
-    case 'connected': return `${e.clientId} connected to ${e.serverId} (${e.transport})${e.recovered ? ', session recovered' : ''}`;
-    case 'upgraded': return null;
-    case 'disconnected': return `${nameOf(e.socketId)} left ${e.serverId}: ${e.reason}`;
-    case 'handshake-failed': return `${e.clientId} could not connect via ${e.via}: ${e.error}`;
-    case 'refused': return `${e.serverId} refused ${e.address}: ${e.reason}`;
-    case 'received': return `${e.from} → #${e.room}, received by ${e.serverId}`;
-    case 'draining': return `${e.serverId} is draining`;
-    case 'checked': return `checks of ${e.lesson}: ${e.passed}/${e.total} pass`;
-    case 'checking': return `checking ${e.lesson}…`;
-    case 'lesson': return `lesson ${e.lesson} opened`;
-    case 'predicted': return `prediction ${e.prediction}: ${e.right === true ? 'right' : e.right === false ? 'wrong' : 'not measured'}. ${e.detail}`;
-    case 'fleet': return null;
-    default: return null;
+    case 'stage':
+      return `stage ${e.stage}: ${e.phase}${e.detail ? ` (${e.detail})` : ''}`;
+    case 'progress':
+      return e.step;
+    case 'instance-up':
+      return `${e.serverId} up (pid ${e.pid}, port ${e.port}, ${e.adapter})`;
+    case 'instance-state':
+      return `${e.serverId} ${e.online ? 'online' : 'offline'}`;
+    case 'instance-removed':
+      return `${e.serverId} removed`;
+    case 'redis':
+      return `redis ${e.running ? 'running' : 'stopped'}`;
+    case 'nginx':
+      return e.mode ? `nginx ${e.mode}` : 'nginx stopped';
+    case 'connected':
+      return `${e.clientId} connected to ${e.serverId} (${e.transport})${e.recovered ? ', session recovered' : ''}`;
+    case 'upgraded':
+      return null;
+    case 'disconnected':
+      return `${nameOf(e.socketId)} left ${e.serverId}: ${e.reason}`;
+    case 'handshake-failed':
+      return `${e.clientId} could not connect via ${e.via}: ${e.error}`;
+    case 'refused':
+      return `${e.serverId} refused ${e.address}: ${e.reason}`;
+    case 'received':
+      return `${e.from} → #${e.room}, received by ${e.serverId}`;
+    case 'draining':
+      return `${e.serverId} is draining`;
+    case 'checked':
+      return `checks of ${e.lesson}: ${e.passed}/${e.total} pass`;
+    case 'checking':
+      return `checking ${e.lesson}…`;
+    case 'lesson':
+      return `lesson ${e.lesson} opened`;
+    case 'predicted':
+      return `prediction ${e.prediction}: ${e.right === true ? 'right' : e.right === false ? 'wrong' : 'not measured'}. ${e.detail}`;
+    case 'fleet':
+      return null;
+    default:
+      return null;
   }
 }

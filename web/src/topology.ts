@@ -5,7 +5,9 @@
 import type { HubSnapshot, InstanceView } from '../../server/lab/telemetry/hub.ts';
 import { button, el } from './dom.ts';
 
-export type FaultRequest = { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' } | { target: 'redis'; fault: 'stop' | 'start' };
+export type FaultRequest =
+  | { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' }
+  | { target: 'redis'; fault: 'stop' | 'start' };
 
 interface Card {
   node: HTMLElement;
@@ -41,7 +43,9 @@ export class TopologyView {
   }
 
   update(snap: HubSnapshot): void {
-    this.nginx.textContent = snap.nginx ? `nginx :${snap.nginx.port} · ${snap.nginx.mode}` : 'no load balancer: clients go straight to an instance';
+    this.nginx.textContent = snap.nginx
+      ? `nginx :${snap.nginx.port} · ${snap.nginx.mode}`
+      : 'no load balancer: clients go straight to an instance';
     this.nginx.classList.toggle('absent', !snap.nginx);
     this.updateRedis(snap);
 
@@ -65,7 +69,17 @@ export class TopologyView {
       const card = this.cards.get(c.serverId);
       if (!card) continue;
       if (!chip) {
-        chip = el('li', { class: 'client', 'data-client-id': c.clientId, 'data-server-id': c.serverId, title: `${c.clientId} from ${c.address}` }, el('span', { class: 'name' }, c.clientId), el('span', { class: 'on' }, ` ${c.serverId}`));
+        chip = el(
+          'li',
+          {
+            class: 'client',
+            'data-client-id': c.clientId,
+            'data-server-id': c.serverId,
+            title: `${c.clientId} from ${c.address}`,
+          },
+          el('span', { class: 'name' }, c.clientId),
+          el('span', { class: 'on' }, ` ${c.serverId}`),
+        );
         const before = this.lastSeen.get(c.clientId);
         if (before && before.serverId !== c.serverId && now - before.gone < MOVE_NOTE_MS) {
           chip.classList.add('moved');
@@ -91,9 +105,19 @@ export class TopologyView {
   private updateRedis(snap: HubSnapshot): void {
     const running = snap.redis?.running ?? false;
     this.redis.replaceChildren(
-      el('span', {}, snap.redis ? `redis :${snap.redis.port} · ${running ? 'running' : 'stopped'}` : 'no redis in this stage'),
+      el(
+        'span',
+        {},
+        snap.redis ? `redis :${snap.redis.port} · ${running ? 'running' : 'stopped'}` : 'no redis in this stage',
+      ),
       ...(snap.redis
-        ? [button(running ? 'stop' : 'start', () => this.onFault({ target: 'redis', fault: running ? 'stop' : 'start' }), { class: 'fault', 'data-testid': 'redis-toggle' })]
+        ? [
+            button(
+              running ? 'stop' : 'start',
+              () => this.onFault({ target: 'redis', fault: running ? 'stop' : 'start' }),
+              { class: 'fault', 'data-testid': 'redis-toggle' },
+            ),
+          ]
         : []),
     );
     this.redis.classList.toggle('absent', !snap.redis);
@@ -106,19 +130,38 @@ export class TopologyView {
       const meta = el('p', { class: 'meta' });
       const count = el('p', { class: 'count' });
       const list = el('ul', { class: 'clients' });
-      const fault = (f: 'crash' | 'stop' | 'start'): void => this.onFault({ target: 'instance', serverId: i.serverId, fault: f });
+      const fault = (f: 'crash' | 'stop' | 'start'): void =>
+        this.onFault({ target: 'instance', serverId: i.serverId, fault: f });
       const actions = el(
         'div',
         { class: 'actions' },
-        button('crash', () => fault('crash'), { class: 'fault', title: 'kill -9; PM2 restarts it', 'data-testid': `crash-${i.serverId}` }),
-        button('drain', () => fault('stop'), { class: 'fault', title: 'SIGINT: tell clients, close, stay down', 'data-testid': `stop-${i.serverId}` }),
+        button('crash', () => fault('crash'), {
+          class: 'fault',
+          title: 'kill -9; PM2 restarts it',
+          'data-testid': `crash-${i.serverId}`,
+        }),
+        button('drain', () => fault('stop'), {
+          class: 'fault',
+          title: 'SIGINT: tell clients, close, stay down',
+          'data-testid': `stop-${i.serverId}`,
+        }),
         button('start', () => fault('start'), { class: 'fault', 'data-testid': `start-${i.serverId}` }),
       );
-      const node = el('section', { class: 'instance', 'data-server-id': i.serverId }, el('h3', {}, i.serverId), meta, count, actions, list);
+      const node = el(
+        'section',
+        { class: 'instance', 'data-server-id': i.serverId },
+        el('h3', {}, i.serverId),
+        meta,
+        count,
+        actions,
+        list,
+      );
       card = { node, meta, count, list };
       this.cards.set(i.serverId, card);
       // Keep cards in port order.
-      const after = [...this.cards.values()].map((c) => c.node).find((n) => n !== node && Number(n.dataset.port) > i.port);
+      const after = [...this.cards.values()]
+        .map((c) => c.node)
+        .find((n) => n !== node && Number(n.dataset.port) > i.port);
       node.dataset.port = String(i.port);
       this.row.insertBefore(node, after ?? null);
     }
@@ -126,6 +169,8 @@ export class TopologyView {
     card.node.classList.toggle('offline', !i.online);
     card.node.classList.toggle('draining', i.draining);
     card.meta.textContent = `:${i.port} · pid ${i.pid ?? '—'} · ${i.adapter ?? '?'} · ${i.broadcast ?? '?'}`;
-    card.count.textContent = i.online ? `${connections} connection${connections === 1 ? '' : 's'}${i.draining ? ' · draining' : ''}` : 'down';
+    card.count.textContent = i.online
+      ? `${connections} connection${connections === 1 ? '' : 's'}${i.draining ? ' · draining' : ''}`
+      : 'down';
   }
 }

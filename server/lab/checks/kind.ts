@@ -181,7 +181,9 @@ export async function connectSpread(
     if (busy) return { clients, busy };
     const online = host.status().instances.filter((i) => i.online).length;
     if (online < 2 || attempt === 2) {
-      return fail(`all clients are on ${clients[0]!.serverId} (${online} instance${online === 1 ? '' : 's'} online): with nowhere to go, nothing can move`);
+      return fail(
+        `all clients are on ${clients[0]!.serverId} (${online} instance${online === 1 ? '' : 's'} online): with nowhere to go, nothing can move`,
+      );
     }
     fleet.remove();
     await sleep(2500);

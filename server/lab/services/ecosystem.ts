@@ -53,7 +53,10 @@ export function chatApps(sources: Sources, input: ChatAppsInput): Pm2App[] {
   return apps.map((app: unknown, i) => {
     const a = app as Partial<Pm2App> | null;
     if (!a || typeof a.name !== 'string' || typeof a.script !== 'string' || typeof a.env !== 'object' || !a.env) {
-      throw new LabError(`${FILE}: app ${i} from chatApps() needs a name, a script and an env`, `fix ${FILE}, then save`);
+      throw new LabError(
+        `${FILE}: app ${i} from chatApps() needs a name, a script and an env`,
+        `fix ${FILE}, then save`,
+      );
     }
     return { ...(a as Pm2App), env: { ...a.env } };
   });

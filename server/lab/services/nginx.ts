@@ -75,7 +75,11 @@ export function renderNginxConfig(input: NginxConfigInput): RenderedConfig {
   const template = readFileSync(path.join(nginxDir, 'lab.conf.template'), 'utf8');
   const { workers, upstream, proxy } = input.includes;
   const generation = createHash('sha1')
-    .update([fill(template, { ...values, generation: '' }), servers, workers.content, upstream.content, proxy.content].join('\0'))
+    .update(
+      [fill(template, { ...values, generation: '' }), servers, workers.content, upstream.content, proxy.content].join(
+        '\0',
+      ),
+    )
     .digest('hex')
     .slice(0, 12);
   return { text: fill(template, { ...values, generation }), servers: `${servers}\n`, generation };
@@ -95,7 +99,14 @@ function servedGeneration(port: number): Promise<string | null> {
 }
 
 export const nginxConfPath = (runDir: string): string => path.join(runDir, 'nginx.conf');
-const args = (runDir: string): string[] => ['-p', runDir, '-c', nginxConfPath(runDir), '-e', path.join(runDir, 'nginx-error.log')];
+const args = (runDir: string): string[] => [
+  '-p',
+  runDir,
+  '-c',
+  nginxConfPath(runDir),
+  '-e',
+  path.join(runDir, 'nginx-error.log'),
+];
 
 /**
  * Write the config and check it with `nginx -t`; a config nginx rejects never
@@ -132,9 +143,15 @@ export const nginxMarker = (runDir: string): string => `-p ${runDir}`;
 
 export async function startNginx(bin: string, runDir: string, port: number): Promise<number> {
   await assertPortFree(port, 'nginx', 'LAB_NGINX_PORT');
-  const pid = await spawnService(bin, [...args(runDir), '-g', 'daemon off;'], path.join(runDir, 'nginx.out.log'), 'nginx');
+  const pid = await spawnService(
+    bin,
+    [...args(runDir), '-g', 'daemon off;'],
+    path.join(runDir, 'nginx.out.log'),
+    'nginx',
+  );
   await waitFor(`nginx to listen on ${port}`, 5000, async () => {
-    if (!isOurs(pid, nginxMarker(runDir))) throw new LabError(`nginx exited at start; see ${path.join(runDir, 'nginx-error.log')}`);
+    if (!isOurs(pid, nginxMarker(runDir)))
+      throw new LabError(`nginx exited at start; see ${path.join(runDir, 'nginx-error.log')}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/nginx-health`);
       return res.ok ? true : undefined;

@@ -41,7 +41,13 @@ interface RawProcess {
   name: string;
   pid: number;
   pm_id: number;
-  pm2_env: { status: string; exec_mode?: string; NODE_APP_INSTANCE?: number; env?: Record<string, string>; restart_time?: number } & Record<string, unknown>;
+  pm2_env: {
+    status: string;
+    exec_mode?: string;
+    NODE_APP_INSTANCE?: number;
+    env?: Record<string, string>;
+    restart_time?: number;
+  } & Record<string, unknown>;
 }
 
 const daemonPidFile = (home: string): string => path.join(home, 'pm2.pid');

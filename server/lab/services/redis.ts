@@ -13,7 +13,20 @@ export const redisMarker = (port: number): string => `redis-server 127.0.0.1:${p
 export async function startRedis(bin: string, port: number, runDir: string): Promise<number> {
   await assertPortFree(port, 'Redis', 'LAB_REDIS_PORT');
   const log = path.join(runDir, 'redis.log');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    runDir,
+    '--daemonize',
+    'no',
+  ];
   const pid = await spawnService(bin, args, log, 'Redis');
   await waitFor(`Redis to answer PING on port ${port}`, 5000, async () => {
     if (!isAlive(pid)) throw new LabError(`redis-server exited at start:\n${tail(log)}`);

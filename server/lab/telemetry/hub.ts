@@ -4,7 +4,7 @@
 // and passes them on to subscribers (the UI's event stream). `lab status` and
 // the UI both read this model, so they cannot disagree.
 
-import type { BroadcastKind, Transport } from '../../app/config.ts';
+import type { BroadcastKind, Transport } from '../../app/protocol.ts';
 import type { InstanceEvent, LabEvent, OmitFrom, SeenAdapter, TelemetryEvent } from './events.ts';
 
 export interface InstanceView {
@@ -89,9 +89,15 @@ export class TelemetryHub {
   static fromSnapshot(snap: HubSnapshot): TelemetryHub {
     const hub = new TelemetryHub();
     for (const i of snap.instances) hub.instances.set(i.serverId, { ...i });
-    for (const c of snap.clients) hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms], joinedAt: { ...c.joinedAt } });
+    for (const c of snap.clients)
+      hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms], joinedAt: { ...c.joinedAt } });
     for (const m of snap.messages) {
-      hub.messages.set(m.msgId, { ...m, expected: [...m.expected], delivered: { ...m.delivered }, writtenAt: { ...m.writtenAt } });
+      hub.messages.set(m.msgId, {
+        ...m,
+        expected: [...m.expected],
+        delivered: { ...m.delivered },
+        writtenAt: { ...m.writtenAt },
+      });
     }
     hub.redis = snap.redis;
     hub.nginx = snap.nginx;
@@ -121,7 +127,9 @@ export class TelemetryHub {
   /** The instances, by port: what the per-second sampler needs, without copying clients and messages. */
   instanceList(): InstanceView[] {
     // By port, then name: in PM2 cluster mode every worker has the same port.
-    return [...this.instances.values()].sort((a, b) => a.port - b.port || a.serverId.localeCompare(b.serverId, 'en', { numeric: true }));
+    return [...this.instances.values()].sort(
+      (a, b) => a.port - b.port || a.serverId.localeCompare(b.serverId, 'en', { numeric: true }),
+    );
   }
 
   snapshot(): HubSnapshot {
@@ -143,9 +151,7 @@ export class TelemetryHub {
 
   /** Clients that connected since `since` (ms epoch), by name, and the instance they reached. */
   clientsSeenSince(since: number): { clientId: string; serverId: string }[] {
-    return [...this.seen]
-      .filter(([, s]) => s.at >= since)
-      .map(([clientId, s]) => ({ clientId, serverId: s.serverId }));
+    return [...this.seen].filter(([, s]) => s.at >= since).map(([clientId, s]) => ({ clientId, serverId: s.serverId }));
   }
 
   /** Why a client that was expected to receive a message did not, as far as the lab can tell. */
@@ -155,7 +161,8 @@ export class TelemetryHub {
     const instance = this.instances.get(client.serverId);
     if (!instance?.online) return `${client.serverId} is down`;
     if (!m.origin || client.serverId === m.origin) return `not delivered by ${client.serverId}`;
-    if (this.instances.get(m.origin)?.adapter === 'none') return `no adapter: ${m.origin} cannot reach ${client.serverId}`;
+    if (this.instances.get(m.origin)?.adapter === 'none')
+      return `no adapter: ${m.origin} cannot reach ${client.serverId}`;
     if (this.redis && !this.redis.running) return 'Redis is down';
     return `the adapter did not carry it to ${client.serverId}`;
   }
@@ -222,7 +229,14 @@ export class TelemetryHub {
         const view = this.instance(e.serverId, e.port);
         // A new process for this id: whatever the old one held is gone.
         if (view.pid !== e.pid) this.dropClientsOf(e.serverId);
-        Object.assign(view, { pid: e.pid, port: e.port, online: true, draining: false, adapter: e.adapter, broadcast: e.broadcast });
+        Object.assign(view, {
+          pid: e.pid,
+          port: e.port,
+          online: true,
+          draining: false,
+          adapter: e.adapter,
+          broadcast: e.broadcast,
+        });
         break;
       }
       case 'connected':

@@ -170,18 +170,21 @@ export function seenAdapter(io: Server): SeenAdapter {
  * engine connection sees it without touching the app's middleware.
  */
 function registerRefusals(io: Server, sender: Sender): void {
-  io.engine.on('connection', (raw: { remoteAddress: string; on(e: 'packetCreate', f: (p: RawPacket) => void): void }) => {
-    raw.on('packetCreate', (packet) => {
-      if (packet.type !== 'message' || typeof packet.data !== 'string' || !packet.data.startsWith('4{')) return;
-      let reason = 'refused';
-      try {
-        reason = (JSON.parse(packet.data.slice(1)) as { message?: string }).message ?? reason;
-      } catch {
-        /* not JSON: keep the plain word */
-      }
-      sender.push({ t: 'refused', address: raw.remoteAddress, reason });
-    });
-  });
+  io.engine.on(
+    'connection',
+    (raw: { remoteAddress: string; on(e: 'packetCreate', f: (p: RawPacket) => void): void }) => {
+      raw.on('packetCreate', (packet) => {
+        if (packet.type !== 'message' || typeof packet.data !== 'string' || !packet.data.startsWith('4{')) return;
+        let reason = 'refused';
+        try {
+          reason = (JSON.parse(packet.data.slice(1)) as { message?: string }).message ?? reason;
+        } catch {
+          /* not JSON: keep the plain word */
+        }
+        sender.push({ t: 'refused', address: raw.remoteAddress, reason });
+      });
+    },
+  );
 }
 type RawPacket = { type: string; data?: unknown };
 

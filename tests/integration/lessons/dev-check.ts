@@ -25,9 +25,7 @@ const summary = (results: CheckResult[]): string =>
 export function devCheck(part: number): void {
   const catalog = LessonCatalog.load(path.join(repoRoot, 'lessons'));
   const only = process.env.LESSONS?.split(',');
-  const lessons = catalog.lessons.filter(
-    (l, i) => i % PARTS === part && (!only || only.includes(l.number)),
-  );
+  const lessons = catalog.lessons.filter((l, i) => i % PARTS === part && (!only || only.includes(l.number)));
 
   describe(`lessons' dev check (part ${part + 1} of ${PARTS}): start files fail, solutions pass`, () => {
     let lab: Lab;
@@ -43,7 +41,11 @@ export function devCheck(part: number): void {
         assert.equal(lab.status().stage, lesson.begin);
         const atBegin = (await lab.check(lesson.id)).results;
         for (const r of atBegin.filter((r) => r.failsAtBegin)) {
-          assert.equal(r.verdict, 'fail', `in "${lesson.begin}" with the start files, "${r.id}" must fail:\n${summary(atBegin)}`);
+          assert.equal(
+            r.verdict,
+            'fail',
+            `in "${lesson.begin}" with the start files, "${r.id}" must fail:\n${summary(atBegin)}`,
+          );
         }
 
         await lab.setStage(lesson.target);
@@ -55,7 +57,10 @@ export function devCheck(part: number): void {
 
         await lab.putVersion(lesson.id, 'solution');
         const solved = (await lab.check(lesson.id)).results;
-        assert.ok(solved.every((r) => r.ok), `with the solution every check must pass:\n${summary(solved)}`);
+        assert.ok(
+          solved.every((r) => r.ok),
+          `with the solution every check must pass:\n${summary(solved)}`,
+        );
       });
     }
   });

@@ -3,7 +3,8 @@ import { getMemory } from '../../health.ts';
 import { defineCheck, fail, int, pass, servers, sleep, withFleet } from '../kind.ts';
 
 export default defineCheck({
-  about: 'the stack takes `clients` idle connections, and each costs the instances at most `maxKb` KB of heap (measured after a forced GC)',
+  about:
+    'the stack takes `clients` idle connections, and each costs the instances at most `maxKb` KB of heap (measured after a forced GC)',
   params: z.object({ clients: int(10, 3000, 300), maxKb: int(1, 1000, 50) }),
   measures: { connected: 'how many of the clients connected' },
   async run(host, p) {
@@ -28,7 +29,10 @@ export default defineCheck({
       const clients = await fleet.add(n, { timeoutMs: 8000 });
       const down = clients.filter((c) => !c.socket.connected);
       if (down.length > 0) {
-        const nginxSays = host.nginxErrors().reverse().find((l) => /worker_connections are not enough/.test(l));
+        const nginxSays = host
+          .nginxErrors()
+          .reverse()
+          .find((l) => /worker_connections are not enough/.test(l));
         const why = nginxSays
           ? ` — nginx: "${nginxSays.replace(/^.*?\] \d+#\d+: (\*\d+ )?/, '').replace(/,? (while|reusing) .*$/, '')}": every proxied client uses two of them`
           : ` (${down[0]!.id}: ${down[0]!.lastError ?? 'no answer within 8 s'})`;
@@ -45,14 +49,24 @@ export default defineCheck({
       }
       const spreadOver = `${n} of ${n} clients connected (${servers(clients)})${note}`;
       const measured = { connected: n };
-      if (perConn.length === 0) return pass(`${spreadOver}; memory per connection not measured (instances could not be asked one by one)`, measured);
+      if (perConn.length === 0)
+        return pass(
+          `${spreadOver}; memory per connection not measured (instances could not be asked one by one)`,
+          measured,
+        );
       const kb = perConn.reduce((x, y) => x + y, 0) / perConn.length / 1024;
       const perGb = Math.floor((1024 * 1024) / Math.max(kb, 0.1));
       // Heap only: RSS also holds memory the GC has freed but not returned (npm run bench reports both).
       const perConnection = `${kb.toFixed(1)} KB of heap per idle connection`;
       return kb <= p.maxKb
-        ? pass(`${spreadOver}; ${perConnection}: at that rate 1 GB of heap holds ≈ ${perGb.toLocaleString('en')} connections`, measured)
-        : fail(`${spreadOver}; ${perConnection}, more than ${p.maxKb} KB: something keeps data per connection`, measured);
+        ? pass(
+            `${spreadOver}; ${perConnection}: at that rate 1 GB of heap holds ≈ ${perGb.toLocaleString('en')} connections`,
+            measured,
+          )
+        : fail(
+            `${spreadOver}; ${perConnection}, more than ${p.maxKb} KB: something keeps data per connection`,
+            measured,
+          );
     });
   },
 });

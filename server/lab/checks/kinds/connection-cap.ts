@@ -24,14 +24,22 @@ export default defineCheck({
       }
       const where = inside[0]!.serverId ?? 'the instance';
       if (refused.length === 0) {
-        return fail(`all ${n} clients were let in by ${where}: nothing limits connections per instance${note}`, measured);
+        return fail(
+          `all ${n} clients were let in by ${where}: nothing limits connections per instance${note}`,
+          measured,
+        );
       }
       const unclear = refused.find((c) => !/is full/.test(c.lastError ?? ''));
-      if (unclear) return fail(`${unclear.id} was refused without a clear reason: ${unclear.lastError ?? 'no answer'}`, measured);
+      if (unclear)
+        return fail(`${unclear.id} was refused without a clear reason: ${unclear.lastError ?? 'no answer'}`, measured);
       await sleep(300);
       const dropped = inside.filter((c) => !c.socket.connected);
-      if (dropped.length > 0) return fail(`${dropped[0]!.id} was let in, then dropped when the instance filled up`, measured);
-      return pass(`${where} let ${inside.length} in and refused ${refused.length}: "${refused[0]!.lastError}"${note}`, measured);
+      if (dropped.length > 0)
+        return fail(`${dropped[0]!.id} was let in, then dropped when the instance filled up`, measured);
+      return pass(
+        `${where} let ${inside.length} in and refused ${refused.length}: "${refused[0]!.lastError}"${note}`,
+        measured,
+      );
     });
   },
 });

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { connectSpread, defineCheck, fail, int, pass, waitFor, withFleet } from '../kind.ts';
 
 export default defineCheck({
-  about: 'when an instance dies, its clients reconnect to the others within 5 s, at spread-out moments (backoff with jitter), not all at once',
+  about:
+    'when an instance dies, its clients reconnect to the others within 5 s, at spread-out moments (backoff with jitter), not all at once',
   params: z.object({ clients: int(6, 300, 60) }),
   measures: { spreadMs: 'ms between the 10th and the 90th percentile of the reconnections' },
   async run(host, p) {
@@ -22,7 +23,8 @@ export default defineCheck({
         await waitFor(6000, () => back.size === victims.length);
         const times = [...back].map(([id, at]) => at - (lost.get(id) ?? at)).sort((a, b) => a - b);
         const within = times.filter((t) => t <= 5000).length;
-        if (within < victims.length * 0.99) return fail(`only ${within} of ${victims.length} clients of ${victim} were back within 5 s`);
+        if (within < victims.length * 0.99)
+          return fail(`only ${within} of ${victims.length} clients of ${victim} were back within 5 s`);
         const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
         const spread = at(0.9) - at(0.1);
         const summary = `${victims.length} clients of ${victim} back within 5 s; reconnect p10 ${at(0.1).toFixed(0)} ms, p90 ${at(0.9).toFixed(0)} ms`;
@@ -31,7 +33,10 @@ export default defineCheck({
         const measured = { spreadMs: Math.round(spread) };
         return spread >= 250
           ? pass(`${summary}: spread over ${spread.toFixed(0)} ms`, measured)
-          : fail(`${summary}: all within ${spread.toFixed(0)} ms of each other — a reconnect storm; give the backoff some jitter`, measured);
+          : fail(
+              `${summary}: all within ${spread.toFixed(0)} ms of each other — a reconnect storm; give the backoff some jitter`,
+              measured,
+            );
       },
       { reconnect: true },
     );

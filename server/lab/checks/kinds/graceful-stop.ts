@@ -1,10 +1,23 @@
 import { z } from 'zod';
 import { getHealth } from '../../health.ts';
 import type { FleetClient } from '../../fleet.ts';
-import { type CheckOutcome, connectSpread, defineCheck, fail, int, newRoom, pass, servers, sleep, waitFor, withFleet } from '../kind.ts';
+import {
+  type CheckOutcome,
+  connectSpread,
+  defineCheck,
+  fail,
+  int,
+  newRoom,
+  pass,
+  servers,
+  sleep,
+  waitFor,
+  withFleet,
+} from '../kind.ts';
 
 export default defineCheck({
-  about: 'an instance stopped the way PM2 stops it (SIGINT, then SIGKILL after kill_timeout) drains: its clients move to the others and recover their sessions, with what they missed',
+  about:
+    'an instance stopped the way PM2 stops it (SIGINT, then SIGKILL after kill_timeout) drains: its clients move to the others and recover their sessions, with what they missed',
   params: z.object({ clients: int(4, 60, 9) }),
   measures: { recovered: 'whether every client of the stopped instance recovered its session' },
   async run(host, p) {
@@ -49,7 +62,9 @@ export default defineCheck({
         }
         try {
           await stopped;
-          await waitFor(10_000, () => movers.every((c) => c.socket.connected && c.serverId !== null && c.serverId !== victim));
+          await waitFor(10_000, () =>
+            movers.every((c) => c.socket.connected && c.serverId !== null && c.serverId !== victim),
+          );
           await sleep(500); // a few more messages after everyone is back
           talking = false;
           await talk;
@@ -73,7 +88,8 @@ export default defineCheck({
           const { drainMs } = host.stage;
           const drained = `${victim} drained for ${(drainingSeen / 1000).toFixed(1)} s (its drainMs: ${drainMs})`;
           const away = movers.filter((c) => !c.socket.connected || c.serverId === victim);
-          if (away.length > 0) return fail(`${drained}; ${away[0]!.id} did not come back on another instance within 10 s`);
+          if (away.length > 0)
+            return fail(`${drained}; ${away[0]!.id} did not come back on another instance within 10 s`);
           const missedBy = (c: FleetClient): number => sent.filter((m) => !seen.get(c)!.has(m)).length;
           const moved = `its ${movers.length} clients moved to ${servers(movers)}`;
           const lost = movers.find((c) => !c.socket.recovered);
@@ -87,7 +103,10 @@ export default defineCheck({
                   : host.stage.recovery
                     ? ' — its session was not found'
                     : ' — without connection state recovery nothing replays the gap';
-            return fail(`${drained}; ${moved}, but ${lost.id} started a new session and missed ${missedBy(lost)} of ${sent.length} messages${cut}`, measured);
+            return fail(
+              `${drained}; ${moved}, but ${lost.id} started a new session and missed ${missedBy(lost)} of ${sent.length} messages${cut}`,
+              measured,
+            );
           }
           const twice = movers.find((c) => [...seen.get(c)!.values()].some((n) => n > 1));
           if (twice) return fail(`${drained}; ${moved}, but ${twice.id} got a message twice`, measured);
@@ -96,8 +115,15 @@ export default defineCheck({
           // can still slip through: the maintainers call recovery a best effort, so this is
           // reported, not failed.
           const gap = movers.map((c) => ({ c, n: missedBy(c) })).find((x) => x.n > 0);
-          if (gap) return pass(`${drained}; ${moved}, every session recovered; ${gap.c.id} still missed ${gap.n} of ${sent.length}, sent in the instant its session was being restored`, measured);
-          return pass(`${drained}; ${moved}, every session recovered, and all ${sent.length} messages arrived, once each`, measured);
+          if (gap)
+            return pass(
+              `${drained}; ${moved}, every session recovered; ${gap.c.id} still missed ${gap.n} of ${sent.length}, sent in the instant its session was being restored`,
+              measured,
+            );
+          return pass(
+            `${drained}; ${moved}, every session recovered, and all ${sent.length} messages arrived, once each`,
+            measured,
+          );
         }
       },
       { reconnect: true },

@@ -12,12 +12,17 @@ export default defineCheck({
       if (!Array.isArray(clients)) return clients;
       const start = performance.now();
       const drops: { c: FleetClient; after: number; reason: string }[] = [];
-      for (const c of clients) c.socket.once('disconnect', (reason) => drops.push({ c, after: performance.now() - start, reason }));
+      for (const c of clients)
+        c.socket.once('disconnect', (reason) => drops.push({ c, after: performance.now() - start, reason }));
       await sleep(p.seconds * 1000);
       const measured = { dropped: new Set(drops.map((d) => d.c)).size };
-      if (drops.length === 0) return pass(`${clients.length} idle clients stayed connected for ${p.seconds} s`, measured);
+      if (drops.length === 0)
+        return pass(`${clients.length} idle clients stayed connected for ${p.seconds} s`, measured);
       const first = drops.sort((a, b) => a.after - b.after)[0]!;
-      return fail(`${first.c.id} lost its connection after ${(first.after / 1000).toFixed(1)} s idle (${first.reason}): something between client and server gave up before the next heartbeat`, measured);
+      return fail(
+        `${first.c.id} lost its connection after ${(first.after / 1000).toFixed(1)} s idle (${first.reason}): something between client and server gave up before the next heartbeat`,
+        measured,
+      );
     });
   },
 });

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { defineCheck, fail, int, onlyTheOffenderPays } from '../kind.ts';
 
 export default defineCheck({
-  about: 'a message far over the limits is refused, or costs its sender the connection; the instance and everyone else carry on',
+  about:
+    'a message far over the limits is refused, or costs its sender the connection; the instance and everyone else carry on',
   params: z.object({
     bytes: int(1000, 10_000_000, 100_000),
     // The app's validator refuses long text too, but only after the whole packet
@@ -20,7 +21,9 @@ export default defineCheck({
       ]);
       if (outcome === 'accepted') return fail(`${size} was accepted and broadcast: no size limit`);
       if (p.closes && !outcome.startsWith('connection closed')) {
-        return fail(`${size} was read and parsed in full before it was ${outcome}: no packet size limit (maxHttpBufferSize)`);
+        return fail(
+          `${size} was read and parsed in full before it was ${outcome}: no packet size limit (maxHttpBufferSize)`,
+        );
       }
       return `${size}: ${outcome}`;
     });

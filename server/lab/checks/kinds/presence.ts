@@ -19,11 +19,20 @@ export default defineCheck({
       const wrong = clients.find((c) => listed.has(c.id) && listed.get(c.id) !== c.serverId);
       if (absent.length > 0) {
         const elsewhere = absent.every((c) => c.serverId !== asker.serverId);
-        const why = elsewhere ? ` — the ${absent.length} missing are all on other instances: the answer came from ${asker.serverId}'s memory alone` : '';
-        return fail(`${where(asker)} asked who is in the room: ${reply.members.length} of ${clients.length} named; not ${absent.slice(0, 3).map(where).join(', ')}${why}`, measured);
+        const why = elsewhere
+          ? ` — the ${absent.length} missing are all on other instances: the answer came from ${asker.serverId}'s memory alone`
+          : '';
+        return fail(
+          `${where(asker)} asked who is in the room: ${reply.members.length} of ${clients.length} named; not ${absent.slice(0, 3).map(where).join(', ')}${why}`,
+          measured,
+        );
       }
-      if (wrong) return fail(`${wrong.id} is on ${wrong.serverId}, but the answer says ${listed.get(wrong.id)}`, measured);
-      return pass(`${where(asker)} asked who is in the room: all ${clients.length} named, on ${servers(clients)}`, measured);
+      if (wrong)
+        return fail(`${wrong.id} is on ${wrong.serverId}, but the answer says ${listed.get(wrong.id)}`, measured);
+      return pass(
+        `${where(asker)} asked who is in the room: all ${clients.length} named, on ${servers(clients)}`,
+        measured,
+      );
     });
   },
 });

@@ -31,6 +31,9 @@ export default defineCheck({
     const heartbeat = `a heartbeat round here is ${round} s (pingInterval ${host.stage.pingIntervalMs / 1000} s + pingTimeout ${host.stage.pingTimeoutMs / 1000} s)`;
     return problems.length === 0
       ? pass(`${p.file}: proxy_read_timeout ${readTimeoutS} s; ${heartbeat}`, measured)
-      : fail(`${p.file}: ${problems.join(', ')}, but ${heartbeat}: nginx may cut an idle client between two pings`, measured);
+      : fail(
+          `${p.file}: ${problems.join(', ')}, but ${heartbeat}: nginx may cut an idle client between two pings`,
+          measured,
+        );
   },
 });

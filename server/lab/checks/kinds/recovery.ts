@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { connectAll, defineCheck, fail, int, newRoom, pass, sleep, waitFor, withFleet } from '../kind.ts';
 
 export default defineCheck({
-  about: 'a client that loses its connection for a few seconds gets every message it missed, exactly once (connection state recovery)',
+  about:
+    'a client that loses its connection for a few seconds gets every message it missed, exactly once (connection state recovery)',
   params: z.object({ awaySeconds: int(1, 30, 3), messages: int(1, 50, 10) }),
   measures: { received: 'how many of the messages sent while it was away the client received' },
   async run(host, p) {
@@ -36,7 +37,10 @@ export default defineCheck({
         const measured = { received: sent.length - missed };
         if (sent.length === 0) return fail(`${what}: nothing could be sent, so nothing was measured`);
         if (missed > 0) {
-          return fail(`${what}: missed ${missed} of them (recovered: ${recovered ? 'yes' : 'no'}) — pub/sub delivers at most once`, measured);
+          return fail(
+            `${what}: missed ${missed} of them (recovered: ${recovered ? 'yes' : 'no'}) — pub/sub delivers at most once`,
+            measured,
+          );
         }
         if (twice > 0) return fail(`${what}: got ${twice} of them twice`, measured);
         return recovered

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import type { FleetClient } from '../../fleet.ts';
-import { connectAll, defineCheck, fail, int, newRoom, pass, servers, sleep, waitFor, where, withFleet } from '../kind.ts';
+import {
+  connectAll,
+  defineCheck,
+  fail,
+  int,
+  newRoom,
+  pass,
+  servers,
+  sleep,
+  waitFor,
+  where,
+  withFleet,
+} from '../kind.ts';
 
 export default defineCheck({
   about:
@@ -33,7 +45,11 @@ export default defineCheck({
         const { c, m } = missing[0]!;
         const crossing = c.serverId !== m.from.serverId;
         const adapter = host.status().instances.length > 1 && crossing;
-        const why = !crossing ? '' : adapter && host.stage.adapter === 'none' ? ' — no adapter carries messages between instances' : ' — nothing carried it across';
+        const why = !crossing
+          ? ''
+          : adapter && host.stage.adapter === 'none'
+            ? ' — no adapter carries messages between instances'
+            : ' — nothing carried it across';
         const more = missing.length > 1 ? ` (${missing.length} of ${expected} deliveries missing in all)` : '';
         return fail(`${where(c)} did not receive ${m.msgId} sent on ${m.from.serverId}${why}${more}`, measured);
       }
@@ -42,11 +58,16 @@ export default defineCheck({
         await sleep(300);
         const ghosts = sent.flatMap((m) => {
           const view = host.message(m.msgId);
-          return leavers.filter((l) => view?.delivered[l.id] !== undefined).map((l) => ({ l, m, by: view!.delivered[l.id] }));
+          return leavers
+            .filter((l) => view?.delivered[l.id] !== undefined)
+            .map((l) => ({ l, m, by: view!.delivered[l.id] }));
         });
         if (ghosts.length > 0) {
           const { l, m, by } = ghosts[0]!;
-          return fail(`${by} still wrote ${m.msgId} to ${l.id}, which had left the room: the Set keeps sockets that are gone`, measured);
+          return fail(
+            `${by} still wrote ${m.msgId} to ${l.id}, which had left the room: the Set keeps sockets that are gone`,
+            measured,
+          );
         }
       }
       const left = leavers.length > 0 ? `; nothing was written to the ${leavers.length} who left` : '';

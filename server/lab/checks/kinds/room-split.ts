@@ -13,7 +13,9 @@ export default defineCheck({
       if (!Array.isArray(clients)) return clients;
       const [from] = clients as [FleetClient];
       if (new Set(clients.map((c) => c.serverId)).size < 2) {
-        return fail(`all ${clients.length} clients are on ${from.serverId}: with one instance there is nothing to split`);
+        return fail(
+          `all ${clients.length} clients are on ${from.serverId}: with one instance there is nothing to split`,
+        );
       }
       const ack = await fleet.send(from.id, name, 'can everyone hear me?');
       if (!ack.ok) return fail(`${where(from)} could not send: ${ack.error}`);
@@ -22,10 +24,18 @@ export default defineCheck({
       const remote = clients.filter((c) => c.serverId !== from.serverId);
       const heardRemotely = remote.filter((c) => c.received.has(ack.msgId));
       const measured = { reached: clients.filter((c) => c.received.has(ack.msgId)).length };
-      if (heardRemotely.length > 0) return fail(`${where(heardRemotely[0]!)} received a message sent on ${from.serverId}: an adapter joins the instances, so there is no split`, measured);
+      if (heardRemotely.length > 0)
+        return fail(
+          `${where(heardRemotely[0]!)} received a message sent on ${from.serverId}: an adapter joins the instances, so there is no split`,
+          measured,
+        );
       const deafLocally = local.filter((c) => !c.received.has(ack.msgId));
-      if (deafLocally.length > 0) return fail(`${where(deafLocally[0]!)} did not receive a message sent on its own instance`, measured);
-      return pass(`sent on ${from.serverId}: reached ${local.map((c) => c.id).join(', ')} (${from.serverId}); never reached ${remote.map(where).join(', ')}`, measured);
+      if (deafLocally.length > 0)
+        return fail(`${where(deafLocally[0]!)} did not receive a message sent on its own instance`, measured);
+      return pass(
+        `sent on ${from.serverId}: reached ${local.map((c) => c.id).join(', ')} (${from.serverId}); never reached ${remote.map(where).join(', ')}`,
+        measured,
+      );
     });
   },
 });

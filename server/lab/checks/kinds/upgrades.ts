@@ -12,7 +12,9 @@ export default defineCheck({
       const stuck = clients.filter((c) => c.transport !== 'websocket');
       return stuck.length === 0
         ? pass(`${clients.length} of ${clients.length} clients upgraded to websocket`)
-        : fail(`${where(stuck[0]!)} stayed on ${stuck[0]!.transport ?? 'nothing'}: does the proxy forward the Upgrade and Connection headers?`);
+        : fail(
+            `${where(stuck[0]!)} stayed on ${stuck[0]!.transport ?? 'nothing'}: does the proxy forward the Upgrade and Connection headers?`,
+          );
     });
   },
 });
