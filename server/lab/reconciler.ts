@@ -16,7 +16,7 @@ import type { RunState } from './run-state.ts';
 import { chatApps, type InstanceEnv, type Pm2App } from './services/ecosystem.ts';
 import type { Pm2, Pm2Process } from './services/pm2.ts';
 import { reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
-import { isOurRedis, redisPing, startRedis, stopRedis } from './services/redis.ts';
+import { isOurRedis, redisNumSub, redisPing, startRedis, stopRedis } from './services/redis.ts';
 import { instancePort, repoRoot, serverIdOf, type LabSettings } from './settings.ts';
 import type { Sources } from './sources.ts';
 import { APP_STAGE_FIELDS, type Stage } from './stages.ts';
@@ -127,6 +127,11 @@ export class Reconciler {
     });
   }
 
+  /** Every key and channel of this run's instances starts with it: unique per run, even on a shared Redis. */
+  private redisKey(): string {
+    return `lab:${this.deps.state.runId}`;
+  }
+
   redisUrl(): string {
     return this.deps.settings.externalRedisUrl ?? `redis://127.0.0.1:${this.deps.settings.ports.redis}`;
   }
@@ -140,6 +145,7 @@ export class Reconciler {
       const apps = await this.reconcileInstances(stage, opts, report);
       await this.reconcileNginx(stage, apps, report);
       if (!stage.redis) await this.stopRedis(report);
+      await this.waitAdapterReady(stage);
       state.stage = stage.id;
       this.deps.saveState();
       hub.lab({
@@ -153,6 +159,30 @@ export class Reconciler {
     } catch (err) {
       hub.lab({ t: 'stage', stage: stage.id, lesson: stage.lesson, phase: 'failed', detail: (err as Error).message });
       throw err;
+    }
+  }
+
+  /**
+   * An instance answers /health before its Redis adapter has subscribed (the
+   * adapter subscribes in the background). Until every instance has, a
+   * fleet-wide question (fetchSockets, serverSideEmitWithAck) counts only the
+   * instances subscribed so far and answers for a part of the fleet. So a stage
+   * is "applied" once every instance listens on the adapter's request channel.
+   * With no subscriber at all after a second (an adapter not attached yet, as
+   * in lesson 5's start file), there is nothing to wait for.
+   */
+  private async waitAdapterReady(stage: Stage): Promise<void> {
+    if (stage.adapter !== 'redis' || stage.instances < 2) return;
+    const url = new URL(this.redisUrl());
+    const port = Number(url.port || 6379);
+    // @socket.io/redis-adapter's request channel for the main namespace: `${key}-request#/#`.
+    const channel = `${this.redisKey()}-request#/#`;
+    const start = Date.now();
+    for (;;) {
+      const n = await redisNumSub(port, channel, url.hostname);
+      if (n === null || n >= stage.instances) return;
+      if ((n === 0 && Date.now() - start > 1000) || Date.now() - start > 5000) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
@@ -232,7 +262,7 @@ export class Reconciler {
         port,
         host: '127.0.0.1',
         redisUrl: this.redisUrl(),
-        redisKey: `lab:${state.runId}`,
+        redisKey: this.redisKey(),
         // The lab's own pages (its chat page on the UI port) may connect.
         corsOrigins: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`],
         ...perStage,

@@ -56,6 +56,35 @@ export function redisPing(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/**
+ * How many connections subscribe to `channel` (PUBSUB NUMSUB), over a bare
+ * TCP connection; null when Redis does not answer.
+ */
+export function redisNumSub(port: number, channel: string, host = '127.0.0.1'): Promise<number | null> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    let reply = '';
+    const done = (n: number | null): void => {
+      socket.destroy();
+      resolve(n);
+    };
+    socket.setTimeout(500, () => done(null));
+    socket.once('error', () => done(null));
+    // A RESP array, so the channel name may hold any character.
+    const args = ['PUBSUB', 'NUMSUB', channel];
+    socket.once('connect', () =>
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`),
+    );
+    socket.on('data', (data) => {
+      reply += data.toString();
+      // *2 $len channel :count
+      const m = /:(\d+)\r\n$/.exec(reply);
+      if (m) done(Number(m[1]));
+      else if (reply.startsWith('-')) done(null);
+    });
+  });
+}
+
 function tail(file: string, lines = 8): string {
   try {
     return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
