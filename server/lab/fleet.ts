@@ -4,6 +4,7 @@
 // behind one NAT. The fleet records what every client received, so "expected
 // vs delivered" is known for every message it sends.
 
+import type { FleetClientView } from './views.ts';
 import http from 'node:http';
 import net from 'node:net';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
@@ -35,16 +36,7 @@ export interface FleetTarget {
   options: ClientOptions;
 }
 
-export interface FleetClientView {
-  id: string;
-  source: string;
-  connected: boolean;
-  serverId: string | null;
-  transport: Transport | null;
-  rooms: string[];
-  received: number;
-  lastError: string | null;
-}
+export type { FleetClientView } from './views.ts';
 
 export class FleetClient {
   serverId: string | null = null;

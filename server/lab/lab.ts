@@ -1,6 +1,7 @@
 // A running lab: the control plane, the telemetry hub, the reconciler and the
 // client fleet, put together. The CLI (`lab up`) and the tests both use this.
 
+import type { LabSnapshot, LabStatus, LessonsView } from './views.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -30,14 +31,7 @@ import { StatsSampler } from './stats.ts';
 import { TelemetryHub } from './telemetry/hub.ts';
 
 /** `lab status --json`, as the contract defines it. */
-export interface LabStatus {
-  lesson: string | null;
-  stage: string | null;
-  ui: { url: string };
-  nginx: { port: number; mode: string } | null;
-  redis: { port: number; running: boolean } | null;
-  instances: { serverId: string; port: number; pid: number | null; online: boolean; connections: number }[];
-}
+export type { LabStatus } from './views.ts';
 
 /** The marker in the lab process's command line, to recognise it by PID. */
 export const LAB_MARKER = 'server/lab/cli.ts';
@@ -357,7 +351,7 @@ export class Lab {
   }
 
   /** Everything the UI needs to draw the lab from scratch. */
-  snapshot(): unknown {
+  snapshot(): LabSnapshot {
     return {
       ...this.hub.snapshot(),
       status: this.status(),
@@ -370,7 +364,7 @@ export class Lab {
   }
 
   /** The lesson panel's content: every lesson with its README, and where the learner is. */
-  lessonsForUi(): unknown {
+  lessonsForUi(): LessonsView {
     const progress = readProgress(this.settings.runDir);
     return {
       current: progress.current,

@@ -1,16 +1,11 @@
 // A learner's progress, kept in the run directory across lab restarts:
 // the current lesson, the lessons whose checks passed, hints shown so far.
 
+import type { PredictionResult } from './views.ts';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export interface PredictionResult {
-  /** The choice the learner made (index), and whether what the lab measured bore it out. */
-  choice: number;
-  right: boolean;
-  measured: number | string | boolean | null;
-  at: number;
-}
+export type { PredictionResult } from './views.ts';
 
 export interface Progress {
   current: string | null;

@@ -4,7 +4,7 @@
 // step, replay or rewind that fold.
 
 import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
-import type { HubSnapshot } from '../../server/lab/telemetry/hub.ts';
+import type { LabSnapshot } from '../../server/lab/views.ts';
 import { act, eventsUrl } from './api.ts';
 import { Charts } from './charts.ts';
 import { button, el } from './dom.ts';
@@ -13,11 +13,7 @@ import { controls, describeEvent, lessonPanel, renderMessages, type LessonPanel,
 import { Timeline } from './timeline.ts';
 import { TopologyView, type FaultRequest } from './topology.ts';
 
-type Snapshot = HubSnapshot & {
-  recent: TelemetryEvent[];
-  fleet: { id: string }[];
-  stages: { id: string; title: string }[];
-};
+type Snapshot = LabSnapshot;
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 const notice = $('notice');

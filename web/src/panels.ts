@@ -3,6 +3,7 @@
 
 import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
 import type { HubSnapshot, LessonState, MessageView, TelemetryHub } from '../../server/lab/telemetry/hub.ts';
+import type { LessonView, LessonsView } from '../../server/lab/views.ts';
 import { act, read } from './api.ts';
 import { button, el } from './dom.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -112,19 +113,7 @@ export function controls(
   };
 }
 
-interface LessonInfo {
-  id: string;
-  number: string;
-  title: string;
-  summary: string;
-  begin: string;
-  target: string;
-  checks: { id: string; title: string }[];
-  exercise: { task: string; files: string[] };
-  predictions: { id: string; question: string; choices: string[] }[];
-  hints: string[];
-  readme: string;
-}
+type LessonInfo = LessonView;
 
 export interface LessonPanel {
   /** Show the lesson state the event stream holds: the last check run, what the watch loop is doing. */
@@ -139,10 +128,18 @@ export interface LessonPanel {
  * shows there.
  */
 export async function lessonPanel(root: HTMLElement, run: Runner): Promise<LessonPanel> {
-  const data = await read<{ current: string | null; passed: string[]; lessons: LessonInfo[] }>('lessons');
+  const data = await read<LessonsView>('lessons');
   const select = el('select', { 'aria-label': 'Lesson', 'data-testid': 'lesson-select' });
-  for (const l of data.lessons)
-    select.append(el('option', { value: l.id }, `${l.number}. ${l.title}${data.passed.includes(l.id) ? ' ✓' : ''}`));
+  // The lesson map: each lesson's state, and how many of its predictions were right.
+  const stateOf = (l: LessonInfo): string => {
+    const made = Object.values(data.predictions[l.id] ?? {});
+    const parts = [
+      data.passed.includes(l.id) ? '✓ passed' : data.started.includes(l.id) ? 'in progress' : '',
+      made.length ? `predictions ${made.filter((p) => p.right).length}/${l.predictions.length} right` : '',
+    ].filter(Boolean);
+    return parts.length ? ` (${parts.join(' · ')})` : '';
+  };
+  for (const l of data.lessons) select.append(el('option', { value: l.id }, `${l.number}. ${l.title}${stateOf(l)}`));
   select.value = data.current ?? data.lessons[0]?.id ?? '';
   const body = el('article', { class: 'lesson-text', 'data-testid': 'lesson-text' });
   const task = el('div', { class: 'task', 'data-testid': 'lesson-task' });
@@ -297,6 +294,15 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
   show();
   return {
     update(next) {
+      // A pass seen on the stream moves the lesson map on, without a reload.
+      const last = next.lastCheck;
+      if (last && last.passed === last.total && !data.passed.includes(last.lesson)) {
+        data.passed.push(last.lesson);
+        for (const option of select.options) {
+          const l = data.lessons.find((x) => x.id === option.value);
+          if (l) option.textContent = `${l.number}. ${l.title}${stateOf(l)}`;
+        }
+      }
       // Follow the lesson the lab is on when it changes (opened from the terminal, say).
       if (next.current && next.current !== state?.current && next.current !== select.value) {
         select.value = next.current;
