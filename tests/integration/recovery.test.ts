@@ -43,12 +43,32 @@ function cutFor(c: FleetClient, ms: number): Promise<void> {
   return back;
 }
 
+/**
+ * `count` clients in lobby, on at least two instances. Right after an instance
+ * restarted (the test before, a drain), nginx may still avoid it for its
+ * fail_timeout (2 s) and put everyone on the others: then wait and try again.
+ */
+async function spreadFleet(lab: Lab, count: number): Promise<FleetClient[]> {
+  for (let attempt = 1; ; attempt++) {
+    const clients = await lab.fleet.add(count, { rooms: ['lobby'], timeoutMs: 10_000 });
+    const on = new Set(clients.map((c) => c.serverId));
+    if (on.size >= 2) return clients;
+    if (attempt === 4) throw new Error(`${count} clients, all on ${[...on].join(', ')} after ${attempt} tries`);
+    lab.fleet.remove(clients.map((c) => c.id));
+    await sleep(2500);
+  }
+}
+
 /** Six clients in lobby; one on another instance than the sender is cut off for 10 s while 20 messages go out. */
 async function tenSecondsAway(
   lab: Lab,
 ): Promise<{ clients: FleetClient[]; away: FleetClient; sent: string[]; counts: Map<string, Map<string, number>> }> {
-  const clients = await lab.fleet.add(6, { rooms: ['lobby'] });
-  await until('joined', () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6);
+  const clients = await spreadFleet(lab, 6);
+  const ids = new Set(clients.map((c) => c.id));
+  await until(
+    'joined',
+    () => lab.hub.snapshot().clients.filter((c) => ids.has(c.clientId) && c.rooms.includes('lobby')).length === 6,
+  );
   const [sender, away] = [clients[0]!, clients.find((c) => c.serverId !== clients[0]!.serverId)!];
   const counts = countDeliveries(clients);
   const back = cutFor(away, 10_000);
@@ -129,8 +149,9 @@ describe('delivery guarantees across a 10 s absence, a Redis outage and a drain'
   });
 
   test("SIGTERM drain: the instance's clients are told, move to other instances, and lose nothing", async () => {
-    const clients = lab.fleet.list();
-    const victim = clients.find((c) => c.serverId)!.serverId!;
+    lab.fleet.remove();
+    const clients = await spreadFleet(lab, 6);
+    const victim = clients[0]!.serverId!;
     const leaving = clients.filter((c) => c.serverId === victim);
     const sender = clients.find((c) => c.serverId !== victim)!;
     const told = new Set<string>();
