@@ -25,8 +25,7 @@ export async function lessonCommand(
   const catalog = LessonCatalog.load(settings.lessonsDir);
   const progress = readProgress(settings.runDir);
   /** The lesson named on the command line, else the current one, else lesson 1. */
-  const pick = (ref = args.find((a) => !a.startsWith('--'))): Lesson =>
-    catalog.lesson(ref ?? progress.current ?? catalog.lessons[0]!.id);
+  const pick = (ref = positionalArgs(args)[0]): Lesson => catalog.lesson(ref ?? progress.current ?? catalog.lessons[0]!.id);
 
   switch (command) {
     case 'lesson':
@@ -49,7 +48,11 @@ export async function lessonCommand(
       return 0;
     case 'check': {
       const lesson = pick();
-      const { results } = (await callLab('POST', 'check', { lesson: lesson.id })) as { results: CheckResult[] };
+      const { results, applied } = (await callLab('POST', 'check', { lesson: lesson.id })) as {
+        results: CheckResult[];
+        applied: string[];
+      };
+      if (applied.length) console.log(`Applied your edits first:\n${applied.map((l) => `  ${l}`).join('\n')}\n`);
       console.log(formatResults(lesson, results));
       const ok = results.every((r) => r.ok);
       if (ok) console.log(`\n${completion(catalog, lesson)}`);
@@ -128,6 +131,14 @@ export async function lessonCommand(
     default:
       throw new LabError(`unknown lesson command "${command}"`);
   }
+}
+
+/** Options that take a value: `predict --choice 3` names no lesson 3. */
+const VALUE_OPTIONS = new Set(['--choice']);
+
+/** The arguments that are not options, nor an option's value. */
+export function positionalArgs(args: string[]): string[] {
+  return args.filter((a, i) => !a.startsWith('--') && !VALUE_OPTIONS.has(args[i - 1] ?? ''));
 }
 
 async function openLesson(lesson: Lesson, callLab: CallLab): Promise<number> {

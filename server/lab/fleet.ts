@@ -178,6 +178,9 @@ export class Fleet {
       this.clients.delete(c.id);
     }
     if (victims.length > 0) this.changed();
+    // An empty fleet numbers from c1 again, so a lesson's steps can name c1, c2…
+    // (message ids stay unique: their counter never restarts).
+    if (this.clients.size === 0) this.next = 1;
     return victims.length;
   }
 

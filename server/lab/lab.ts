@@ -141,8 +141,8 @@ export class Lab {
         },
         apply: async (b) => need().applyEdits(b),
         check: async (b) => {
-          const { lesson, results } = await need().check(b.lesson);
-          return { lesson: lesson.id, results };
+          const { lesson, results, applied } = await need().check(b.lesson);
+          return { lesson: lesson.id, results, applied };
         },
         predict: async (b) => need().predict(b),
         solution: async (b) => need().putVersion(b.lesson, 'solution'),
@@ -201,15 +201,17 @@ export class Lab {
     const after = this.fleetTarget(stage);
     this.fleet.setTarget(after);
     const clients = this.fleet.list();
+    const newOptions = JSON.stringify(before.options) !== JSON.stringify(after.options);
     if (clients.length > 0) {
       const moved = clients.some((c) => before.urlFor(c.n) !== after.urlFor(c.n));
-      const newOptions = JSON.stringify(before.options) !== JSON.stringify(after.options);
       if (moved || newOptions) {
         await this.fleet.retarget(after);
         report.push(
           `fleet: ${clients.length} clients reconnected (${moved ? 'new entry point' : 'new client options'})`,
         );
       }
+    } else if (newOptions) {
+      report.push('client options: changed (new clients use them)');
     }
     return report;
   }
@@ -259,10 +261,31 @@ export class Lab {
   }
 
   /** Run a lesson's checks against the lab as it is now; a full pass is recorded. */
-  async check(ref: string): Promise<{ lesson: Lesson; results: CheckResult[] }> {
+  async check(ref: string): Promise<{ lesson: Lesson; results: CheckResult[]; applied: ApplyReport }> {
     const lesson = this.catalog.lesson(ref);
     this.hub.lab({ t: 'checking', lesson: lesson.id });
-    const results = await runChecks(lesson, this.checkHost());
+    // A check is of the files as they are now: apply what the learner saved
+    // since the last apply first (nothing, when nothing changed). A file that
+    // does not build, or that nginx rejects, is the check's one result.
+    let applied: ApplyReport = [];
+    let results: CheckResult[];
+    try {
+      applied = await this.applyEdits({ rolling: true });
+      results = await runChecks(lesson, this.checkHost());
+    } catch (err) {
+      if (!(err instanceof LabError)) throw err;
+      const detail = err.hint ? `${err.message} — ${err.hint}` : err.message;
+      results = [
+        {
+          id: 'your-files',
+          title: 'Your files build and apply',
+          ok: false,
+          detail,
+          verdict: 'fail',
+          failsAtBegin: false,
+        },
+      ];
+    }
     const passed = results.every((r) => r.ok);
     if (passed) {
       updateProgress(this.settings.runDir, (p) => {
@@ -276,7 +299,7 @@ export class Lab {
       total: results.length,
       results: results.map(({ id, title, ok, detail, verdict }) => ({ id, title, ok, detail, verdict })),
     });
-    return { lesson, results };
+    return { lesson, results, applied };
   }
 
   /** The learner's prediction: run the check it names, grade the choice against what it measured. */
@@ -289,7 +312,9 @@ export class Lab {
     }
     if (body.choice >= prediction.choices.length) throw new LabError(`choice ${body.choice} does not exist`);
     const check = lesson.checks.find((c) => c.id === prediction.check)!;
-    if (prediction.stage && prediction.stage !== this.stage.id) await this.setStage(prediction.stage);
+    // Measured in the stage the question is about: its own, else the lesson's first.
+    const stageId = prediction.stage ?? lesson.begin;
+    if (stageId !== this.stage.id) await this.setStage(stageId);
     const [result] = await runChecks({ ...lesson, checks: [check] }, this.checkHost());
     const graded = gradePrediction(prediction, body.choice, result!);
     updateProgress(this.settings.runDir, (p) => {
@@ -325,6 +350,7 @@ export class Lab {
       fault: (req) => this.fault(req),
       nginxErrors: () => nginxErrorTail(this.settings.runDir),
       source: (rel) => this.sources.read(rel),
+      adapterSeen: () => this.hub.snapshot().instances.find((i) => i.online && i.adapter)?.adapter ?? null,
       message: (msgId) => this.hub.message(msgId),
       clientsSeenSince: (since) => this.hub.clientsSeenSince(since),
       runLearnerTests: () => runLearnerTests(this),

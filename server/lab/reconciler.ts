@@ -14,7 +14,7 @@ import { getHealth } from './health.ts';
 import { waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
 import { chatApps, type InstanceEnv, type Pm2App } from './services/ecosystem.ts';
-import type { Pm2, Pm2Process } from './services/pm2.ts';
+import { PM2_DEFAULT_KILL_TIMEOUT, type Pm2, type Pm2Process } from './services/pm2.ts';
 import { reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
 import { isOurRedis, redisNumSub, redisPing, startRedis, stopRedis } from './services/redis.ts';
 import { instancePort, repoRoot, serverIdOf, type LabSettings } from './settings.ts';
@@ -43,8 +43,6 @@ export interface ApplyOptions {
 export type ApplyReport = string[];
 
 const SPEC_ENV = 'LAB_SPEC';
-/** PM2's own kill_timeout when an app does not set one. */
-const PM2_DEFAULT_KILL_TIMEOUT = 1600;
 
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();

@@ -1,10 +1,10 @@
 // Helpers for your own tests: open the lab's chat page as a user would, on
 // the instance you want, and talk through it. The lab's address comes from
-// LAB_URL (default http://127.0.0.1:4000, the lab's UI).
+// LAB_URL (default: the lab's UI, http://127.0.0.1:4000, or on LAB_UI_PORT).
 
 import type { Browser, Locator, Page } from '@playwright/test';
 
-export const labUrl = process.env.LAB_URL ?? 'http://127.0.0.1:4000';
+export const labUrl = process.env.LAB_URL ?? `http://127.0.0.1:${process.env.LAB_UI_PORT ?? 4000}`;
 
 export interface ChatTab {
   page: Page;

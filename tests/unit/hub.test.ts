@@ -38,6 +38,13 @@ function twoInstances(): TelemetryHub {
 }
 
 describe('telemetry hub', () => {
+  test("a write to a socket that already left is still the departed client's (lesson 1's leak shows)", () => {
+    const hub = twoInstances();
+    hub.publish({ t: 'disconnected', serverId: 's2', at, socketId: 'c', reason: 'client namespace disconnect' });
+    hub.publish({ t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm9', socketIds: ['c'], at }] });
+    assert.deepEqual(hub.message('m9')!.delivered, { carol: 's2' });
+  });
+
   test('expected vs delivered, whichever report arrives first', () => {
     const hub = twoInstances();
     hub.publish({ t: 'delivered', serverId: 's2', at, deliveries: [{ msgId: 'm1', socketIds: ['b'], at }] }); // before 'received'

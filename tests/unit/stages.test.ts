@@ -182,3 +182,13 @@ describe('stages are data', () => {
     );
   });
 });
+
+describe('the lesson commands read their arguments', () => {
+  test('an option value is not a lesson number: `predict --choice 3` is about the current lesson', async () => {
+    const { positionalArgs } = await import('../../server/lab/cli-lessons.ts');
+    assert.deepEqual(positionalArgs(['--choice', '3']), []);
+    assert.deepEqual(positionalArgs(['8', '--choice', '3']), ['8']);
+    assert.deepEqual(positionalArgs(['--choice', '3', '8']), ['8']);
+    assert.deepEqual(positionalArgs(['5', '--apply']), ['5']);
+  });
+});

@@ -25,6 +25,8 @@ export interface CheckHost {
   fault(req: { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' }): Promise<string>;
   /** The last lines of nginx's error log (empty without nginx). */
   nginxErrors(): string[];
+  /** The adapter the instances report running (their telemetry), or null before any reported. */
+  adapterSeen(): string | null;
   /** A repo file as the lab uses it now (the learner's, or in tests the committed one). */
   source(rel: string): string;
   /** What the lab's telemetry knows of a message (out of band, from the instances' own reports). */

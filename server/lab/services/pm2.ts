@@ -9,6 +9,9 @@ import { isAlive, isOurs, stopProcess } from '../processes.ts';
 import { repoRoot } from '../settings.ts';
 import type { Pm2App } from './ecosystem.ts';
 
+/** PM2's own kill_timeout (ms) when an app does not set one. */
+export const PM2_DEFAULT_KILL_TIMEOUT = 1600;
+
 export interface Pm2Process {
   /** The PM2 app's name. In fork mode, the instance's serverId. */
   name: string;
@@ -84,7 +87,8 @@ export class Pm2 {
       online: p.pm2_env.status === 'online',
       env: { ...(p.pm2_env.env ?? {}), ...pickStrings(p.pm2_env) },
       restarts: p.pm2_env.restart_time ?? 0,
-      killTimeout: Number(p.pm2_env.kill_timeout),
+      // PM2 leaves kill_timeout unset when the app gives none: its default, 1600 ms, applies.
+      killTimeout: p.pm2_env.kill_timeout === undefined ? PM2_DEFAULT_KILL_TIMEOUT : Number(p.pm2_env.kill_timeout),
       execMode: p.pm2_env.exec_mode === 'cluster_mode' ? 'cluster' : 'fork',
     }));
   }

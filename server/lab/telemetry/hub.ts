@@ -83,6 +83,12 @@ export class TelemetryHub {
   private lesson: LessonState = { current: null, checking: false, lastCheck: null, watch: null };
   /** clientId → serverId → when it last connected there (bounded): who the learner's tests were. */
   private readonly seen = new Map<string, { serverId: string; at: number }>();
+  /**
+   * Sockets that left, by id → their client's name (bounded). A broadcast that
+   * still writes to a departed socket (lesson 1's Set without its cleanup) is
+   * reported against that socket id: it must still be named, not lost.
+   */
+  private readonly departed = new Map<string, string>();
   private checkRuns = 0;
 
   /** Rebuild a hub from a snapshot (the UI does this, then applies the live stream). */
@@ -273,7 +279,11 @@ export class TelemetryHub {
       case 'disconnected':
         // A recovered session keeps its socket id on its new instance: the old
         // instance's late goodbye must not remove the client from where it is now.
-        if (this.clients.get(e.socketId)?.serverId === e.serverId) this.clients.delete(e.socketId);
+        if (this.clients.get(e.socketId)?.serverId === e.serverId) {
+          this.departed.set(e.socketId, this.clients.get(e.socketId)!.clientId);
+          if (this.departed.size > 5000) this.departed.delete(this.departed.keys().next().value!);
+          this.clients.delete(e.socketId);
+        }
         break;
       // Instances flush on their own clocks, so a remote instance's 'delivered'
       // can arrive before the origin's 'received': either one opens the record.
@@ -292,7 +302,7 @@ export class TelemetryHub {
           const m = this.messageRecord(d.msgId, d.at);
           m.writtenAt[e.serverId] ??= d.at;
           for (const socketId of d.socketIds) {
-            const clientId = this.clients.get(socketId)?.clientId ?? socketId;
+            const clientId = this.clients.get(socketId)?.clientId ?? this.departed.get(socketId) ?? socketId;
             m.delivered[clientId] = e.serverId;
             // A server delivered it to a room member: that member was expected, whatever we had heard.
             if (!m.expected.includes(clientId)) m.expected.push(clientId);

@@ -37,10 +37,14 @@ export default defineCheck({
         const measured = { received: sent.length - missed };
         if (sent.length === 0) return fail(`${what}: nothing could be sent, so nothing was measured`);
         if (missed > 0) {
-          return fail(
-            `${what}: missed ${missed} of them (recovered: ${recovered ? 'yes' : 'no'}) — pub/sub delivers at most once`,
-            measured,
-          );
+          // Say which half is missing: history to replay (the adapter), or sessions to restore (the server).
+          const adapter = host.adapterSeen();
+          const why = recovered
+            ? 'the session came back, but what it missed did not: the adapter keeps no history to replay'
+            : adapter === 'redis-streams'
+              ? 'the Streams adapter keeps history, but the server did not restore the session: is connectionStateRecovery on?'
+              : 'pub/sub delivers at most once, and nothing restored the session';
+          return fail(`${what}: missed ${missed} of them (recovered: ${recovered ? 'yes' : 'no'}) — ${why}`, measured);
         }
         if (twice > 0) return fail(`${what}: got ${twice} of them twice`, measured);
         return recovered
