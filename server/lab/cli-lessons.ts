@@ -25,7 +25,8 @@ export async function lessonCommand(
   const catalog = LessonCatalog.load(settings.lessonsDir);
   const progress = readProgress(settings.runDir);
   /** The lesson named on the command line, else the current one, else lesson 1. */
-  const pick = (ref = positionalArgs(args)[0]): Lesson => catalog.lesson(ref ?? progress.current ?? catalog.lessons[0]!.id);
+  const pick = (ref = positionalArgs(args)[0]): Lesson =>
+    catalog.lesson(ref ?? progress.current ?? catalog.lessons[0]!.id);
 
   switch (command) {
     case 'lesson':

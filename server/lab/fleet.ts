@@ -277,7 +277,12 @@ export class Fleet {
       const sent = this.sentAt.get(m.msgId);
       if (sent !== undefined && this.onLatency) this.onLatency(performance.now() - sent, m.serverId !== c.serverId);
     });
-    socket.on('disconnect', () => (c.serverId = null));
+    socket.on('disconnect', (reason) => {
+      // Connected, then lost (a polling session broken behind a round-robin
+      // balancer, an instance that died): say so, not "no answer".
+      if (c.serverId) c.lastError = `connected to ${c.serverId}, then lost: ${reason}`;
+      c.serverId = null;
+    });
     socket.on('connect_error', (err: Error & { description?: unknown; context?: unknown }) => {
       c.lastError = describeConnectError(err);
       this.hub.lab({ t: 'handshake-failed', clientId: c.id, via: target.via, error: c.lastError });

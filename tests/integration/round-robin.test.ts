@@ -72,8 +72,9 @@ describe('stage "round-robin": nginx round robin, no stickiness', () => {
 
   test("lesson 3's fix: with websocket-only client options the fleet reconnects, and connects", async () => {
     await lab.fleet.add(3, { timeoutMs: 1000 });
+    // Round robin breaks polling sessions (one may be lucky: all its requests on one instance).
     assert.ok(
-      lab.fleet.list().every((c) => !c.socket.connected),
+      lab.fleet.list().some((c) => !c.socket.connected),
       'polling first cannot connect through round robin',
     );
     lab.sources.overlay('server/app/client-options.ts', websocketOnly);

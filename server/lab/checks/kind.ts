@@ -165,9 +165,10 @@ export async function onlyTheOffenderPays(
 /**
  * Connect `count` clients spread over at least two instances. nginx marks an
  * instance failed for fail_timeout (2 s) after one refused connection (a
- * restart, an earlier check's crash), and sends everyone elsewhere meanwhile:
- * when every client lands on one instance while others are online, wait that
- * out and connect afresh, twice at most. The precondition is established,
+ * restart, an earlier check's crash), and sends its clients elsewhere
+ * meanwhile: when every client lands on one instance while others are
+ * online, or some could not connect, wait that out and connect afresh, twice
+ * at most. The precondition is established,
  * not assumed; if it still cannot be, the check says so.
  */
 export async function connectSpread(
@@ -176,9 +177,19 @@ export async function connectSpread(
   count: number,
   opts: Parameters<Fleet['add']>[1] = {},
 ): Promise<{ clients: FleetClient[]; busy: [string, FleetClient[]] } | CheckOutcome> {
+  // An instance crashed by an earlier check may still be restarting.
+  await waitFor(10_000, () => host.status().instances.every((i) => i.online));
   for (let attempt = 0; ; attempt++) {
     const clients = await connectAll(fleet, count, opts);
-    if (!Array.isArray(clients)) return clients;
+    if (!Array.isArray(clients)) {
+      // Right after an instance came back, nginx's passive health check may
+      // still route some of its requests elsewhere for fail_timeout, which
+      // breaks polling sessions begun in that window: start afresh once that passed.
+      if (attempt === 2) return clients;
+      fleet.remove();
+      await sleep(2500);
+      continue;
+    }
     const busy = busiest(clients);
     if (busy) return { clients, busy };
     const online = host.status().instances.filter((i) => i.online).length;
