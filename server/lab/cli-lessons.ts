@@ -30,7 +30,7 @@ export async function lessonCommand(
 
   switch (command) {
     case 'lesson':
-      return openLesson(pick(), callLab);
+      return openLesson(pick(), callLab, args.includes('--in-watch'));
     case 'next': {
       const current = pick(progress.current ?? catalog.lessons[0]!.id);
       const i = catalog.lessons.findIndex((l) => l.id === current.id);
@@ -142,7 +142,7 @@ export function positionalArgs(args: string[]): string[] {
   return args.filter((a, i) => !a.startsWith('--') && !VALUE_OPTIONS.has(args[i - 1] ?? ''));
 }
 
-async function openLesson(lesson: Lesson, callLab: CallLab): Promise<number> {
+async function openLesson(lesson: Lesson, callLab: CallLab, inWatch = false): Promise<number> {
   const result = (await callLab('POST', 'lesson', { lesson: lesson.id })) as { stage: string; report: string[] };
   console.log(`Lesson ${lesson.number}: ${lesson.title}\n  ${lesson.summary}\n`);
   console.log(`The lab is in stage "${result.stage}"${result.report.length ? ':' : '.'}`);
@@ -154,9 +154,10 @@ async function openLesson(lesson: Lesson, callLab: CallLab): Promise<number> {
       .map((f) => f.path)
       .join(', ')}`,
   );
-  if (lesson.predictions.length > 0)
-    console.log(`\nBefore you fix it, predict: npm run lab -- predict ${lesson.number}`);
-  console.log('\nThen: npm run lab -- watch   (re-checks on every save; h for a hint)');
+  if (lesson.predictions.length > 0) {
+    console.log(`\nBefore you fix it, predict: ${inWatch ? 'press p' : `npm run lab -- predict ${lesson.number}`}`);
+  }
+  if (!inWatch) console.log('\nThen: npm run lab -- watch   (re-checks on every save; h for a hint)');
   return 0;
 }
 

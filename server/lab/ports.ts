@@ -13,8 +13,15 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** A taken port is the most common start-up failure: name it, and say how to move. */
-export async function assertPortFree(port: number, what: string, envVar: string): Promise<void> {
+/**
+ * A taken port is the most common start-up failure: name it, and say how to
+ * move. `graceMs`: a process of ours that was just stopped may hold the port
+ * a moment longer (closing its server, saving sessions), so wait that long
+ * for it to be released before calling it taken.
+ */
+export async function assertPortFree(port: number, what: string, envVar: string, graceMs = 0): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  while (!(await isPortFree(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (!(await isPortFree(port))) {
     throw new LabError(
       `port ${port} (${what}) is already in use by another process`,

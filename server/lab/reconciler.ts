@@ -289,14 +289,14 @@ export class Reconciler {
     };
 
     // Apps the stage no longer has (all of fork mode's, when switching to cluster mode, and back).
+    const removed = [...running].filter(([name]) => !desiredNames.has(name));
+    const removedAny = removed.length > 0;
     await Promise.all(
-      [...running]
-        .filter(([name]) => !desiredNames.has(name))
-        .map(async ([name, procs]) => {
-          this.progress(`${name}: stopping`);
-          await remove(name, procs);
-          report.push(`${name}: stop`);
-        }),
+      removed.map(async ([name, procs]) => {
+        this.progress(`${name}: stopping`);
+        await remove(name, procs);
+        report.push(`${name}: stop`);
+      }),
     );
 
     // Apps to start, or restart because their settings changed.
@@ -316,7 +316,8 @@ export class Reconciler {
       } else {
         this.progress(`${app.name}: starting`);
       }
-      await assertPortFree(port, `instance ${app.name}`, 'LAB_INSTANCE_BASE_PORT');
+      // Our own process on this port (just stopped here, or by the removal above) may still be exiting.
+      await assertPortFree(port, `instance ${app.name}`, 'LAB_INSTANCE_BASE_PORT', current || removedAny ? 5000 : 0);
       await pm2.start(app);
       for (const serverId of serverIds) {
         const pid = await this.waitHealthy(serverId, port, app.name);

@@ -140,7 +140,7 @@ export async function watch(settings: LabSettings, callLab: CallLab, opts: { man
         const i = catalog.lessons.findIndex((l) => l.id === lesson.id);
         const following = catalog.lessons[i + 1];
         if (!following) return void console.log('  That was the last lesson.');
-        await lessonCommand('lesson', [following.number], settings, callLab);
+        await lessonCommand('lesson', [following.number, '--in-watch'], settings, callLab);
         lesson = following;
         follow(lesson);
         console.log(`\nWatching ${filesOf(lesson)}.  ${KEYS}`);
@@ -168,6 +168,18 @@ export async function watch(settings: LabSettings, callLab: CallLab, opts: { man
   }
   process.once('SIGINT', () => stop(130));
   submit({ kind: 'check' }); // where the lesson stands now
+  // A lesson opened elsewhere (another terminal, the UI): follow it.
+  const followCurrent = setInterval(() => {
+    if (running) return;
+    const now = current(catalog, settings);
+    if (now.id === lesson.id) return;
+    lesson = now;
+    follow(lesson);
+    console.log(`\nLesson ${lesson.number} is current now: ${lesson.title}\n  ${lesson.exercise.task}`);
+    console.log(`Watching ${filesOf(lesson)}.  ${KEYS}`);
+    tell(filesOf(lesson), 'watching');
+  }, 1000);
+  void done.then(() => clearInterval(followCurrent));
   return done;
 }
 

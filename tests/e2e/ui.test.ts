@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { Lab } from '../../server/lab/lab.ts';
+import { Lab } from '../../server/lab/lab.ts';
 import { ensureWebBuilt } from '../../server/lab/web-build.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { startLab, until } from '../helpers/lab.ts';
@@ -242,5 +242,40 @@ describe('the lab UI, in Chromium', () => {
     } finally {
       evil.close();
     }
+  });
+
+  test('the lesson panel follows the lab: a lesson opened and a prediction made from the terminal show in the page', async () => {
+    await lab.openLesson('02-split-brain'); // as `npm run lab -- lesson 2` does
+    await until(
+      'the panel on lesson 2',
+      async () => (await ui.getByTestId('lesson-select').inputValue()) === '02-split-brain',
+      10_000,
+    );
+    const graded = await lab.predict({ lesson: '02-split-brain', prediction: 'who-hears', choice: 1 });
+    const verdict = ui.getByTestId('prediction-who-hears');
+    await until('the verdict shown', async () => ((await verdict.textContent()) ?? '') === graded.summary, 10_000);
+    assert.match(graded.summary, /^You said: "/);
+  });
+
+  test('the page survives a lab restart: it loads the new lab by itself', async () => {
+    const settings = lab.settings;
+    const oldToken = lab.state.token;
+    await lab.down();
+    await until('the page sees the lab gone', async () => (await ui.locator('#conn').textContent()) !== 'live', 10_000);
+    lab = await Lab.up(settings, 'scaled');
+    assert.notEqual(lab.state.token, oldToken);
+    await until(
+      'the page reloaded with the new token, and live',
+      async () =>
+        (await ui
+          .locator('meta[name="lab-token"]')
+          .getAttribute('content')
+          .catch(() => null)) === lab.state.token &&
+        (await ui
+          .locator('#conn')
+          .textContent()
+          .catch(() => null)) === 'live',
+      20_000,
+    );
   });
 });

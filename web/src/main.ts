@@ -149,7 +149,40 @@ function connect(): void {
   };
   stream.onerror = () => {
     $('conn').textContent = 'lab unreachable: retrying…';
+    watchForRestart();
   };
+}
+
+/**
+ * A lab that went down and came back (`lab down`, then `npm start`) has a new
+ * per-run token, which this page cannot know: the stream would be refused
+ * forever. So while the lab is unreachable, ask for the page itself; once it
+ * answers with another token, load it afresh.
+ */
+let watchingForRestart = false;
+function watchForRestart(): void {
+  if (watchingForRestart) return;
+  watchingForRestart = true;
+  const mine = document.querySelector<HTMLMetaElement>('meta[name="lab-token"]')?.content;
+  const probe = async (): Promise<void> => {
+    try {
+      const page = await (await fetch('/', { cache: 'no-store' })).text();
+      const token = /<meta name="lab-token" content="([^"]*)"/.exec(page)?.[1];
+      if (token && token !== mine) {
+        $('conn').textContent = 'the lab restarted: reloading…';
+        location.reload();
+        return;
+      }
+      if (token && $('conn').textContent === 'live') {
+        watchingForRestart = false; // the same lab came back, and the stream with it
+        return;
+      }
+    } catch {
+      /* still down */
+    }
+    setTimeout(() => void probe(), 2000);
+  };
+  void probe();
 }
 
 let lesson: LessonPanel | null = null;

@@ -115,6 +115,15 @@ export function controls(
 
 type LessonInfo = LessonView;
 
+/** What the watch loop's states mean to the learner: 'done' is a finished run, not a finished loop. */
+const WATCH_STATES: Record<string, string> = {
+  watching: 'watching, waiting for a save',
+  saved: 'saved, applying',
+  applying: 'applying your edit',
+  checking: 'checking',
+  done: 'checked; watching, waiting for the next save',
+};
+
 export interface LessonPanel {
   /** Show the lesson state the event stream holds: the last check run, what the watch loop is doing. */
   update(state: LessonState): void;
@@ -177,9 +186,17 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
         ...(l?.checks ?? []).map((c) => el('li', { class: 'pending', 'data-check': c.id }, `· ${c.title}`)),
       );
     }
+    // Predictions graded anywhere (here, or `npm run lab -- predict` in a terminal) come on the stream.
+    for (const p of l?.predictions ?? []) {
+      const graded = state?.predicted[`${l!.id}/${p.id}`];
+      const verdict = predictions.querySelector<HTMLElement>(`[data-testid="prediction-${p.id}"]`);
+      if (!graded || !verdict) continue;
+      verdict.className = `verdict ${graded.right === true ? 'pass' : graded.right === false ? 'fail' : ''}`;
+      verdict.textContent = graded.detail;
+    }
     const watch = state?.watch;
     live.textContent = watch
-      ? `watch loop: ${watch.state}${watch.file ? ` (${watch.file})` : ''}`
+      ? `watch loop: ${WATCH_STATES[watch.state] ?? watch.state}${watch.file ? ` (${watch.file})` : ''}`
       : 'watch loop: not running (npm run lab -- watch)';
   };
 

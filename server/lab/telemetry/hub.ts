@@ -53,6 +53,8 @@ export interface LessonState {
   checking: boolean;
   lastCheck: Extract<LabEvent, { t: 'checked' }> | null;
   watch: { file: string | null; state: string } | null;
+  /** Predictions graded in this lab run, by "<lesson>/<prediction>": made in the CLI or the UI alike. */
+  predicted: Record<string, { right: boolean | null; detail: string }>;
 }
 
 export interface HubSnapshot {
@@ -80,7 +82,7 @@ export class TelemetryHub {
   private redis: HubSnapshot['redis'] = null;
   private nginx: HubSnapshot['nginx'] = null;
   private stage: HubSnapshot['stage'] = null;
-  private lesson: LessonState = { current: null, checking: false, lastCheck: null, watch: null };
+  private lesson: LessonState = { current: null, checking: false, lastCheck: null, watch: null, predicted: {} };
   /** clientId → serverId → when it last connected there (bounded): who the learner's tests were. */
   private readonly seen = new Map<string, { serverId: string; at: number }>();
   /**
@@ -108,7 +110,7 @@ export class TelemetryHub {
     hub.redis = snap.redis;
     hub.nginx = snap.nginx;
     hub.stage = snap.stage;
-    hub.lesson = { ...snap.lesson };
+    hub.lesson = { ...snap.lesson, predicted: { ...snap.lesson.predicted } };
     return hub;
   }
 
@@ -218,10 +220,18 @@ export class TelemetryHub {
       case 'watch':
         this.lesson = { ...this.lesson, watch: e.state === 'stopped' ? null : { file: e.file, state: e.state } };
         break;
+      case 'predicted':
+        this.lesson = {
+          ...this.lesson,
+          predicted: {
+            ...this.lesson.predicted,
+            [`${e.lesson}/${e.prediction}`]: { right: e.right, detail: e.detail },
+          },
+        };
+        break;
       case 'progress':
       case 'fleet':
       case 'stats':
-      case 'predicted':
       case 'handshake-failed':
         break;
       default:
