@@ -117,6 +117,38 @@ describe('telemetry hub', () => {
     assert.equal(hub.missingReason(hub.message('m')!, 'bob'), 'disconnected');
   });
 
+  test('history is history: once settled, a row keeps its route and its reasons, whatever happens later', () => {
+    const hub = twoInstances();
+    hub.publish({
+      t: 'received',
+      serverId: 's1',
+      at: 1000,
+      msgId: 'old',
+      room: 'lobby',
+      from: 'alice',
+      socketId: 'a',
+      publishedAt: null,
+    });
+    hub.publish({
+      t: 'delivered',
+      serverId: 's1',
+      at: 1001,
+      deliveries: [{ msgId: 'old', socketIds: ['a'], at: 1001 }],
+    });
+    assert.equal(hub.message('old')!.settled, null, 'not settled while deliveries may still arrive');
+    hub.publish({ t: 'sample', serverId: 's1', at: 2600, loopDelayP99Ms: 1, rss: 1, heapUsed: 1, connections: 1 });
+    const settled = hub.message('old')!.settled;
+    assert.deepEqual(settled?.missing, {
+      bob: 'no adapter: s1 cannot reach s2',
+      carol: 'no adapter: s1 cannot reach s2',
+    });
+    // Later: nginx comes up, s2 goes down. The row says what was true when the message travelled.
+    hub.lab({ t: 'nginx', port: 8080, mode: 'ip-hash' });
+    hub.publish({ t: 'instance-state', serverId: 's2', at: 3000, port: 3002, pid: null, online: false });
+    assert.deepEqual(hub.message('old')!.settled, settled);
+    assert.equal(hub.message('old')!.viaNginx, false);
+  });
+
   test('connection counts follow connects, disconnects and instance restarts', () => {
     const hub = twoInstances();
     assert.equal(hub.connectionsOf('s2'), 2);

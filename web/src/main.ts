@@ -86,7 +86,7 @@ function redraw(): void {
   $('stage').textContent = snap.stage ? `stage ${snap.stage.id} · ${snap.stage.phase}` : 'no stage';
   ctl?.setStage(timeline.mode === 'live' ? (snap.stage?.id ?? null) : null);
   topology.update(snap);
-  renderMessages($('messages'), timeline.hub, snap);
+  renderMessages($('messages'), snap);
   lesson?.update(snap.lesson);
   const scrub = $('scrub') as HTMLInputElement;
   scrub.max = String(timeline.log.length);

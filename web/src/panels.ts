@@ -2,7 +2,7 @@
 // (expected vs delivered, with the route and what went missing), and the log.
 
 import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
-import type { HubSnapshot, LessonState, MessageView, TelemetryHub } from '../../server/lab/telemetry/hub.ts';
+import type { HubSnapshot, LessonState, MessageView, } from '../../server/lab/telemetry/hub.ts';
 import type { LessonView, LessonsView } from '../../server/lab/views.ts';
 import { act, read } from './api.ts';
 import { button, el } from './dom.ts';
@@ -334,43 +334,51 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
 }
 
 /** The recent messages, newest first, each with its route and any missing recipients (with why). */
-export function renderMessages(root: HTMLElement, hub: TelemetryHub, snap: HubSnapshot): void {
+export function renderMessages(root: HTMLElement, snap: HubSnapshot): void {
   const rows = snap.messages
     .filter((m) => m.origin !== '')
     .slice(-12)
     .reverse()
-    .map((m) => messageRow(m, hub, snap));
+    .map((m) => messageRow(m));
   root.replaceChildren(
     el('h2', {}, 'Messages: expected vs delivered'),
     ...(rows.length ? rows : [el('p', { class: 'empty' }, 'No messages yet: add clients to a room and send one.')]),
   );
 }
 
-function messageRow(m: MessageView, hub: TelemetryHub, snap: HubSnapshot): HTMLElement {
+function messageRow(m: MessageView): HTMLElement {
   const remote = [...new Set(Object.values(m.delivered))].filter((s) => s !== m.origin).sort();
   const viaRedis = remote.length > 0;
   const route = [m.origin, ...(viaRedis ? ['redis', remote.join(', ')] : [])];
   const missing = m.expected.filter((id) => !(id in m.delivered));
-  const fresh = Date.now() - m.at < 800; // deliveries may still be on their way
+  // Until it settles, deliveries may still be on their way: no verdict yet.
+  // Once settled, the reasons are those recorded then: history stays history.
+  const settled = m.settled;
   const row = el(
     'div',
     {
-      class: `message ${missing.length && !fresh ? 'lossy' : 'complete'}`,
+      class: `message ${missing.length && settled ? 'lossy' : settled ? 'complete' : 'pending'}`,
       'data-msg-id': m.msgId,
       'data-route': route.join('>'),
     },
     el('span', { class: 'who' }, `${m.from} → #${m.room}`),
-    el('span', { class: 'route' }, ` ${snap.nginx ? 'nginx → ' : ''}${route.join(' → ')}`),
+    el('span', { class: 'route' }, ` ${m.viaNginx ? 'nginx → ' : ''}${route.join(' → ')}`),
     el(
       'span',
       { class: 'count', 'data-testid': 'delivered' },
       ` · delivered ${Object.keys(m.delivered).length}/${m.expected.length}`,
     ),
   );
-  if (missing.length && !fresh) {
+  if (missing.length && settled) {
     const list = el('ul', { class: 'missing' });
     for (const id of missing.slice(0, 6))
-      list.append(el('li', { 'data-missing': id }, `${id}: ${hub.missingReason(m, id)}`));
+      list.append(
+        el(
+          'li',
+          { 'data-missing': id },
+          `${id}: ${settled.missing[id] ?? 'not delivered (its membership was reported after the row settled)'}`,
+        ),
+      );
     if (missing.length > 6) list.append(el('li', {}, `… and ${missing.length - 6} more`));
     row.append(list);
   }

@@ -45,6 +45,14 @@ export interface MessageView {
   publishedAt: number | null;
   /** serverId → when that instance first wrote it to one of its clients. */
   writtenAt: Record<string, number>;
+  /** Whether it came in through nginx: the lab's state when the origin received it. */
+  viaNginx: boolean;
+  /**
+   * Fixed once its deliveries had time to arrive (SETTLE_MS after it was sent,
+   * by event time): why each missing recipient missed it, as it was then. A
+   * later outage or restart never rewrites what this message's row says.
+   */
+  settled: { missing: Record<string, string> } | null;
 }
 
 /** The lesson the learner is on, and what its last check run said: state on the one stream. */
@@ -68,6 +76,8 @@ export interface HubSnapshot {
 }
 
 const MAX_MESSAGES = 500;
+/** Deliveries of a message arrive within this (instances report every 100 ms); then its row is final. */
+const SETTLE_MS = 1500;
 const MAX_EVENTS = 5_000;
 
 export type Listener = (event: TelemetryEvent) => void;
@@ -76,6 +86,8 @@ export class TelemetryHub {
   private readonly instances = new Map<string, InstanceView>();
   private readonly clients = new Map<string, ClientView>();
   private readonly messages = new Map<string, MessageView>();
+  /** Message ids not settled yet, oldest first. */
+  private unsettled: string[] = [];
   private readonly listeners = new Set<Listener>();
   /** Recent events, oldest first (the last MAX_EVENTS to 2 × MAX_EVENTS), for a UI that connects late. */
   readonly recent: TelemetryEvent[] = [];
@@ -105,7 +117,9 @@ export class TelemetryHub {
         expected: [...m.expected],
         delivered: { ...m.delivered },
         writtenAt: { ...m.writtenAt },
+        settled: m.settled ? { missing: { ...m.settled.missing } } : null,
       });
+      if (!m.settled) hub.unsettled.push(m.msgId);
     }
     hub.redis = snap.redis;
     hub.nginx = snap.nginx;
@@ -121,6 +135,7 @@ export class TelemetryHub {
 
   publish(event: TelemetryEvent): void {
     this.apply(event);
+    this.settleUntil(event.at);
     this.recent.push(event);
     // Trim in batches: dropping one event per publish would move the whole array every time.
     if (this.recent.length > 2 * MAX_EVENTS) this.recent.splice(0, this.recent.length - MAX_EVENTS);
@@ -210,6 +225,7 @@ export class TelemetryHub {
       case 'lesson':
         this.lesson = { ...this.lesson, current: e.lesson, lastCheck: null };
         this.messages.clear();
+        this.unsettled = [];
         break;
       case 'checking':
         this.lesson = { ...this.lesson, current: e.lesson, checking: true };
@@ -304,7 +320,14 @@ export class TelemetryHub {
           const joined = c.joinedAt[e.room];
           if (joined !== undefined && joined <= e.at && !m.expected.includes(c.clientId)) m.expected.push(c.clientId);
         }
-        Object.assign(m, { room: e.room, from: e.from, origin: e.serverId, at: e.at, publishedAt: e.publishedAt });
+        Object.assign(m, {
+          room: e.room,
+          from: e.from,
+          origin: e.serverId,
+          at: e.at,
+          publishedAt: e.publishedAt,
+          viaNginx: this.nginx !== null,
+        });
         break;
       }
       case 'delivered':
@@ -330,11 +353,37 @@ export class TelemetryHub {
     }
   }
 
+  /** Settle every message sent SETTLE_MS or more before `now` (event time, so a replay settles alike). */
+  private settleUntil(now: number): void {
+    while (this.unsettled.length > 0) {
+      const m = this.messages.get(this.unsettled[0]!);
+      if (m && now - m.at < SETTLE_MS) return;
+      this.unsettled.shift();
+      if (!m || m.settled) continue;
+      const missing: Record<string, string> = {};
+      for (const id of m.expected) if (!(id in m.delivered)) missing[id] = this.missingReason(m, id);
+      m.settled = { missing };
+    }
+  }
+
   private messageRecord(msgId: string, at: number): MessageView {
     let m = this.messages.get(msgId);
     if (!m) {
-      m = { msgId, room: '', from: '', origin: '', at, expected: [], delivered: {}, publishedAt: null, writtenAt: {} };
+      m = {
+        msgId,
+        room: '',
+        from: '',
+        origin: '',
+        at,
+        expected: [],
+        delivered: {},
+        publishedAt: null,
+        writtenAt: {},
+        viaNginx: this.nginx !== null,
+        settled: null,
+      };
       this.messages.set(msgId, m);
+      this.unsettled.push(msgId);
       if (this.messages.size > MAX_MESSAGES) this.messages.delete(this.messages.keys().next().value!);
     }
     return m;
