@@ -21,7 +21,7 @@ import { isOurs, stopProcess } from './processes.ts';
 import { readProgress, updateProgress } from './progress.ts';
 import { type ApplyReport, Reconciler } from './reconciler.ts';
 import { type RunState, readRunState, stateFile, writeRunState } from './run-state.ts';
-import { nginxErrorTail, nginxMarker, stopNginx } from './services/nginx.ts';
+import { FAIL_TIMEOUT_S, nginxErrorTail, nginxMarker, stopNginx } from './services/nginx.ts';
 import { daemonAlive, Pm2 } from './services/pm2.ts';
 import { isOurRedis, stopRedis } from './services/redis.ts';
 import { instancePort, type LabSettings, repoRoot } from './settings.ts';
@@ -39,6 +39,8 @@ export const LAB_MARKER = 'server/lab/cli.ts';
 export class Lab {
   readonly fleet: Fleet;
   private stage: Stage;
+  /** When an instance last came (back) up: nginx may route around it for FAIL_TIMEOUT_S after. */
+  private lastInstanceStart = 0;
   private readonly stats: StatsSampler;
   private clientOptions: ClientOptions;
   private closed = false;
@@ -65,6 +67,7 @@ export class Lab {
     this.stats.start();
     // PM2 restarts a crashed instance under a new PID: keep the run state's record current.
     hub.subscribe((e) => {
+      if (e.t === 'instance-up' || (e.t === 'instance-state' && e.online)) this.lastInstanceStart = Date.now();
       if (e.t === 'instance-up' && state.instancePids[e.serverId] !== e.pid && !this.closed) {
         state.instancePids[e.serverId] = e.pid;
         writeRunState(settings.runDir, state);
@@ -350,6 +353,11 @@ export class Lab {
       fault: (req) => this.fault(req),
       nginxErrors: () => nginxErrorTail(this.settings.runDir),
       source: (rel) => this.sources.read(rel),
+      settled: async () => {
+        if (this.stage.loadBalancer === 'none') return;
+        const wait = this.lastInstanceStart + FAIL_TIMEOUT_S * 1000 + 200 - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      },
       adapterSeen: () => this.hub.snapshot().instances.find((i) => i.online && i.adapter)?.adapter ?? null,
       message: (msgId) => this.hub.message(msgId),
       clientsSeenSince: (since) => this.hub.clientsSeenSince(since),

@@ -2,7 +2,7 @@
 // (expected vs delivered, with the route and what went missing), and the log.
 
 import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
-import type { HubSnapshot, LessonState, MessageView, } from '../../server/lab/telemetry/hub.ts';
+import type { HubSnapshot, LessonState, MessageView } from '../../server/lab/telemetry/hub.ts';
 import type { LessonView, LessonsView } from '../../server/lab/views.ts';
 import { act, read } from './api.ts';
 import { button, el } from './dom.ts';

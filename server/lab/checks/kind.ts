@@ -25,6 +25,8 @@ export interface CheckHost {
   fault(req: { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' }): Promise<string>;
   /** The last lines of nginx's error log (empty without nginx). */
   nginxErrors(): string[];
+  /** Resolves once nginx routes to every instance again after the last one (re)started. */
+  settled(): Promise<void>;
   /** The adapter the instances report running (their telemetry), or null before any reported. */
   adapterSeen(): string | null;
   /** A repo file as the lab uses it now (the learner's, or in tests the committed one). */

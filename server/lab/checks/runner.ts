@@ -23,6 +23,8 @@ export async function runChecks(lesson: Pick<Lesson, 'checks'>, host: CheckHost)
     let outcome: CheckOutcome;
     let verdict: Verdict;
     try {
+      // Each check starts from a settled lab, whatever the one before did to it (a crash, a drain).
+      await host.settled();
       outcome = await CHECK_KINDS[check.kind]!.run(host, check.params);
       verdict = outcome.ok ? 'pass' : 'fail';
     } catch (err) {

@@ -33,6 +33,14 @@ export interface IncludedFile {
 const nginxDir = path.join(repoRoot, 'nginx');
 
 /**
+ * After one refused connection nginx leaves an instance out for this long
+ * (passive health check), and meanwhile sends its clients elsewhere, even
+ * under ip_hash: a polling session begun in that window breaks when the
+ * instance comes back into rotation.
+ */
+export const FAIL_TIMEOUT_S = 2;
+
+/**
  * Fill `{{name}}` placeholders. Comment lines are left alone, so a comment may
  * mention a placeholder. A placeholder left unfilled is a bug in the lab.
  */
@@ -63,7 +71,7 @@ export function renderNginxConfig(input: NginxConfigInput): RenderedConfig {
   const servers = input.upstreamPorts
     // Mark an instance failed after one refused connection and retry it after 2 s,
     // so a killed instance's clients move on quickly.
-    .map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`)
+    .map((port) => `server 127.0.0.1:${port} max_fails=1 fail_timeout=${FAIL_TIMEOUT_S}s;`)
     .join('\n');
   const values = {
     run_dir: input.runDir,
