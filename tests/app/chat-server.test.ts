@@ -193,17 +193,20 @@ describe('server/app: settings and signals', () => {
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`${code ?? signal}`)));
+    const waitFor = async (text: string, ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(out.includes(text), `no "${text}" within ${ms} ms; the instance said: ${out}`);
+    };
     try {
-      const deadline = Date.now() + 15_000;
-      while (!out.includes('listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.match(out, /listening/);
+      await waitFor('listening', 60_000); // a cold tsx start on a busy machine can take a while
       child.kill('SIGINT');
-      while (!out.includes('draining') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor('draining', 10_000);
       const secondAt = performance.now();
       child.kill('SIGINT');
-      assert.equal(await exited, 1);
-      assert.ok(performance.now() - secondAt < 2000, 'exited at once, not after the 30 s drain');
+      assert.equal(await exited, '1');
+      assert.ok(performance.now() - secondAt < 5000, 'exited at once, not after the 30 s drain');
       assert.match(out, /SIGINT again: exiting now/);
     } finally {
       child.kill('SIGKILL');
