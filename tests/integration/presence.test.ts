@@ -25,10 +25,14 @@ describe('presence across the fleet', () => {
       // Every instance restarts (other settings); the fleet reconnects and rejoins on its own.
       const report = await lab.setStage(stage);
       assert.ok(report.filter((l) => /^s\d: (re)?start/.test(l)).length >= 2, report.join('; '));
+      // Each client reconnects after its own backoff (up to 5 s, doubling while instances restart).
+      const ids = new Set(clients.map((c) => c.id));
       await until(
         'the fleet back and in its room',
-        () => lab.hub.snapshot().clients.filter((c) => c.rooms.includes('lobby')).length === 6,
-        10_000,
+        () =>
+          clients.every((c) => c.socket.connected && c.serverId) &&
+          lab.hub.snapshot().clients.filter((c) => ids.has(c.clientId) && c.rooms.includes('lobby')).length === 6,
+        30_000,
       );
       const who = await lab.fleet.who(clients[0]!.id, 'lobby');
       assert.ok(who.ok, JSON.stringify(who));
