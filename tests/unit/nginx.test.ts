@@ -42,6 +42,8 @@ describe('nginx configs', () => {
       assert.ok(text.includes(`include ${path.join(repoRoot, 'nginx/proxy.conf')};`));
       assert.ok(text.includes(`include ${path.join(repoRoot, 'nginx/workers.conf')};`));
       for (const port of [13001, 13002, 13003]) assert.match(servers, new RegExp(`server 127\\.0\\.0\\.1:${port} `));
+      // Both workers share one balancer state: one rotation, one view of failed servers.
+      assert.match(servers, /^zone chat_instances \d+k;$/m);
       assert.match(text, /set_real_ip_from 127\.0\.0\.0\/8;/);
       assert.doesNotMatch(text, /\{\{/);
     }

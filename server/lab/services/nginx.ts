@@ -68,6 +68,10 @@ export interface RenderedConfig {
 }
 
 export function renderNginxConfig(input: NginxConfigInput): RenderedConfig {
+  // The upstream's state (round-robin position, failed servers) lives in shared
+  // memory, so both worker processes act as one balancer: without the zone,
+  // each worker keeps its own rotation and its own idea of who is down.
+  const zone = 'zone chat_instances 64k;\n';
   const servers = input.upstreamPorts
     // Mark an instance failed after one refused connection and retry it after 2 s,
     // so a killed instance's clients move on quickly.
@@ -90,7 +94,7 @@ export function renderNginxConfig(input: NginxConfigInput): RenderedConfig {
     )
     .digest('hex')
     .slice(0, 12);
-  return { text: fill(template, { ...values, generation }), servers: `${servers}\n`, generation };
+  return { text: fill(template, { ...values, generation }), servers: `${zone}${servers}\n`, generation };
 }
 
 /** Ask nginx, on a fresh connection each time, which config generation serves it. */
