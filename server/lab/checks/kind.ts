@@ -4,6 +4,7 @@
 // line. Its params are a zod schema: lesson files are validated against it,
 // the JSON Schema for lesson.json includes it, and run() gets them typed.
 
+import { FAIL_TIMEOUT_S } from '../services/nginx.ts';
 import { io } from 'socket.io-client';
 import { z } from 'zod';
 import { TRANSPORTS } from '../../app/config.ts';
@@ -164,6 +165,9 @@ export async function onlyTheOffenderPays(
 }
 
 /** The instance holding most of `clients`, and those clients; null if they are all on one (nowhere to move). */
+/** nginx's fail_timeout, and a margin: by then it routes to a restarted instance again. */
+const NGINX_RETRY_MS = FAIL_TIMEOUT_S * 1000 + 500;
+
 /**
  * Connect `count` clients spread over at least two instances. nginx marks an
  * instance failed for fail_timeout (2 s) after one refused connection (a
@@ -189,7 +193,7 @@ export async function connectSpread(
       // breaks polling sessions begun in that window: start afresh once that passed.
       if (attempt === 2) return clients;
       fleet.remove();
-      await sleep(2500);
+      await sleep(NGINX_RETRY_MS);
       continue;
     }
     const busy = busiest(clients);
@@ -201,7 +205,7 @@ export async function connectSpread(
       );
     }
     fleet.remove();
-    await sleep(2500);
+    await sleep(NGINX_RETRY_MS);
   }
 }
 
