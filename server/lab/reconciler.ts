@@ -11,7 +11,7 @@ import { buildInstrument, buildServer } from './build.ts';
 import { LabError } from './errors.ts';
 import { assertPortFree } from './ports.ts';
 import { getHealth } from './health.ts';
-import { waitFor } from './processes.ts';
+import { isAlive, waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
 import { chatApps, type InstanceEnv, type Pm2App } from './services/ecosystem.ts';
 import { PM2_DEFAULT_KILL_TIMEOUT, type Pm2, type Pm2Process } from './services/pm2.ts';
@@ -282,6 +282,12 @@ export class Reconciler {
 
     const remove = async (name: string, procs: Pm2Process[]): Promise<void> => {
       await pm2.delete(name);
+      // PM2 may answer before the old process has exited, and it holds its port
+      // until it has: the next start on that port must not race it.
+      const deadline = Date.now() + 10_000;
+      while (procs.some((p) => p.pid > 0 && isAlive(p.pid)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
       for (const p of procs) {
         this.recordPid(p.serverId, null);
         hub.lab({ t: 'instance-removed', serverId: p.serverId });
