@@ -18,7 +18,6 @@ const server = await startChatServer(config).catch((err: NodeJS.ErrnoException) 
   console.error(`[${serverId}] cannot start: ${why}`);
   process.exit(1);
 });
-console.log(`[${serverId}] listening on ${config.host}:${config.port} (adapter ${config.adapter})`);
 
 // PM2 stops a process with SIGINT (and SIGKILL after its kill_timeout);
 // Kubernetes and systemd use SIGTERM. The first one drains: clients are told,
@@ -36,3 +35,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void server.drain().finally(() => process.exit(0));
   });
 }
+
+// Said last: whoever waits for this line (PM2's logs, a test) may stop us at once.
+console.log(`[${serverId}] listening on ${config.host}:${config.port} (adapter ${config.adapter})`);
