@@ -10,6 +10,7 @@ import { BASELINE } from './baseline.ts';
 import { BenchContext, benchSettings, removeDir, writeBenchLessons } from './context.ts';
 import { DEFAULTS, type BenchOptions } from './options.ts';
 import type { BenchReport } from './results.ts';
+import { capacityWorkload } from './capacity.ts';
 import { fanoutWorkload, latencyWorkload, memoryWorkload, startupWorkload, telemetryWorkload } from './workloads.ts';
 
 export { Aborted } from './context.ts';
@@ -34,6 +35,7 @@ export function estimateSeconds(o: BenchOptions): number {
   if (o.only.includes('fanout')) s += 1.5 + per;
   if (o.only.includes('telemetry')) s += o.rounds * 2 * (1.5 + 2 * (per + 0.3));
   if (o.only.includes('memory')) s += 1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5;
+  if (o.only.includes('capacity')) s += 6 + o.capacity / 700 + Math.max(3, o.seconds) + 2 + (o.kill ? 2 * 6 : 0);
   return Math.round(s);
 }
 
@@ -57,6 +59,7 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     memory: null,
     startup: null,
     telemetry: null,
+    capacity: [],
     baseline: BASELINE,
   };
   ctx.progress(
@@ -71,6 +74,7 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     if (opts.only.includes('fanout')) report.fanout = [await fanoutWorkload(ctx, opts)];
     if (opts.only.includes('telemetry')) report.telemetry = await telemetryWorkload(ctx, opts);
     if (opts.only.includes('memory')) report.memory = await memoryWorkload(ctx, opts);
+    if (opts.only.includes('capacity')) report.capacity.push(await capacityWorkload(ctx, opts));
   } catch (err) {
     failure = err;
   } finally {

@@ -47,6 +47,8 @@ export interface ConnectOptions {
   /** Wait until the client has upgraded to WebSocket (default: when it may). */
   websocket?: boolean;
   timeoutMs?: number;
+  /** Reconnect after a lost connection (default: never, so a loss shows as lost messages). */
+  reconnect?: { delayMs: number; maxDelayMs: number; jitter: number };
 }
 
 export class ClientPool {
@@ -64,7 +66,12 @@ export class ClientPool {
     const timeoutMs = opts.timeoutMs ?? 5000;
     const socket = io(url, {
       forceNew: true,
-      reconnection: false,
+      reconnection: opts.reconnect !== undefined,
+      ...(opts.reconnect && {
+        reconnectionDelay: opts.reconnect.delayMs,
+        reconnectionDelayMax: opts.reconnect.maxDelayMs,
+        randomizationFactor: opts.reconnect.jitter,
+      }),
       auth: { name: opts.name },
       transports,
       agent: this.agentFor(opts.source) as unknown as string, // typed as string in socket.io-client, used as an Agent

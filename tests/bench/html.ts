@@ -1,6 +1,7 @@
 // The HTML report: one self-contained file, every chart an inline SVG drawn
 // here (no scripts, no external files), every figure also in a table.
 
+import { capacitySection } from './html-capacity.ts';
 import type { BenchReport, ConfigId } from './results.ts';
 import { cpuText, num } from './table.ts';
 
@@ -151,7 +152,7 @@ function short(v: number): string {
   return v.toPrecision(2);
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const [head, ...body] = rows;
   return `<table><thead><tr>${head!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body
     .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
@@ -407,6 +408,8 @@ export function renderHtml(r: BenchReport): string {
         ]),
     );
   }
+
+  for (const c of r.capacity) sections.push(capacitySection(c));
 
   const m = r.machine;
   return `<!doctype html>

@@ -28,6 +28,9 @@ export interface BenchOptions {
   /** Telemetry: on/off pairs, and the latency rate used in each phase. */
   rounds: number;
   telemetryRate: number;
+  /** Capacity: live WebSocket clients to ramp to through nginx, and whether to kill -9 the busiest instance then. */
+  capacity: number;
+  kill: boolean;
   /** Where the JSON and HTML reports go. */
   outDir: string;
 }
@@ -47,6 +50,8 @@ export const DEFAULTS: BenchOptions = {
   switches: 2,
   rounds: 2,
   telemetryRate: 500,
+  capacity: 10_000,
+  kill: true,
   outDir: path.join(repoRoot, '.lab', 'bench'),
 };
 
@@ -59,6 +64,7 @@ const QUICK: Partial<BenchOptions> = {
   coldStarts: 1,
   switches: 1,
   rounds: 1,
+  capacity: 2000,
 };
 
 /** Idle connections are real sockets in this process: stay well under the open-files limit (20,000 here). */
@@ -80,6 +86,8 @@ export const USAGE = `npm run bench -- [options]
   --switches N        startup: ip-hash ⇄ scaled round trips (default ${DEFAULTS.switches})
   --rounds N          telemetry: on/off pairs (default ${DEFAULTS.rounds})
   --telemetry-rate N  telemetry: latency send rate in each phase (default ${DEFAULTS.telemetryRate})
+  --capacity N        capacity: live WebSocket clients to ramp to through nginx (default ${DEFAULTS.capacity.toLocaleString('en')})
+  --no-kill           capacity: skip the kill -9 of the busiest instance
   --out DIR           where the JSON and HTML reports go (default .lab/bench)
   --help              this text
 `;
@@ -145,6 +153,12 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         break;
       case '--telemetry-rate':
         opts.telemetryRate = num(flag, value(), 1, 50_000);
+        break;
+      case '--capacity':
+        opts.capacity = int(flag, value(), 50, MAX_CONNECTIONS);
+        break;
+      case '--no-kill':
+        opts.kill = false;
         break;
       case '--out':
         opts.outDir = path.resolve(value());

@@ -3,10 +3,11 @@
 // checks. All times are milliseconds; CPU is % of one core.
 
 import type { BASELINE } from './baseline.ts';
+import type { CapacityResult } from './capacity.ts';
 import type { CpuUse } from './cpu.ts';
 import type { Percentiles } from './histogram.ts';
 
-export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry'] as const;
+export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'capacity'] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 
 export const CONFIG_IDS = ['single', 'direct-redis', 'nginx-redis', 'streams'] as const;
@@ -157,5 +158,7 @@ export interface BenchReport {
   memory: MemoryResult | null;
   startup: StartupResult | null;
   telemetry: OverheadResult | null;
+  /** Ramp to N clients through nginx, their cost, chat at that scale, kill -9 (one entry per configuration measured). */
+  capacity: CapacityResult[];
   baseline: typeof BASELINE;
 }

@@ -2,6 +2,7 @@
 // next to the figures it compares with, and each process's CPU share.
 
 import type { CpuUse } from './cpu.ts';
+import { COURSE_TEXTS, type CapacityResult } from './capacity.ts';
 import type { BenchReport } from './results.ts';
 
 type Align = 'l' | 'r';
@@ -209,7 +210,68 @@ export function formatReport(r: BenchReport): string {
         ` — target: telemetry costs at most ${Math.round(b.telemetryMaxCost * 100)} % (p50 ≤ ×${limit.toFixed(2)}, throughput ≥ ×${(1 - b.telemetryMaxCost).toFixed(2)})`,
     );
   }
+  for (const c of r.capacity) out.push('', ...capacityLines(c));
   return out.join('\n');
+}
+
+function capacityLines(c: CapacityResult): string[] {
+  const out: string[] = [];
+  const spread = (o: Record<string, number>): string =>
+    Object.entries(o)
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ');
+  out.push(
+    `f. Capacity — ${c.label}: ${int(c.ramp.target)} WebSocket clients through nginx, then chat in rooms of ${c.chat?.roomSize ?? '–'} at 1 message/s per room, then kill -9 of the busiest instance`,
+  );
+  const rows: string[][] = [['ramp', 'connected', 'failed', 'seconds', 'per second', 'spread']];
+  for (const [i, ramp] of c.ramps.entries())
+    rows.push([
+      i === 0 ? 'first' : 'before 2nd kill',
+      int(ramp.connected),
+      String(ramp.failed),
+      num(ramp.seconds, 1),
+      int(ramp.perSecond),
+      spread(ramp.spread),
+    ]);
+  out.push(formatRows(rows, ['l', 'r', 'r', 'r', 'r', 'l']));
+  for (const ramp of c.ramps) if (ramp.errors.length) out.push(`   failures: ${ramp.errors.join('; ')}`);
+  const per = c.perConnection.map((p) => `${p.serverId} ${num(p.heapKB, 1)} / ${num(p.rssKB, 1)}`).join(', ');
+  out.push(
+    `   per connection after GC (heap / RSS, KB): ${per}; mean ${num(c.meanKB.heap, 1)} / ${num(c.meanKB.rss, 1)} KB` +
+      ` — course texts: ${COURSE_TEXTS.kbPerConnection[0]}–${COURSE_TEXTS.kbPerConnection[1]} KB per connection, ` +
+      `${int(COURSE_TEXTS.connectionsOn2Cores[0])}–${int(COURSE_TEXTS.connectionsOn2Cores[1])} connections on 2 cores`,
+    `   one simulated client costs the bench ${num(c.clientKB, 1)} KB of RSS (socket.io-client, WebSocket only)`,
+  );
+  if (c.chat) {
+    const ch = c.chat;
+    out.push(
+      `   chat: ${ch.rooms} rooms × ${ch.roomSize}, ${ch.sent} messages in ${ch.seconds} s, ${int(ch.received)}/${int(ch.expected)} delivered (${int(ch.deliveriesPerSec)}/s, ${ch.lost} lost); ` +
+        `latency p50 ${num(ch.latencyMs.p50)} p99 ${num(ch.latencyMs.p99)} ms, cross-instance p50 ${num(ch.crossInstanceMs.p50)} p99 ${num(ch.crossInstanceMs.p99)} ms ` +
+        `(send lag p99 ${num(ch.sendLagMs.p99)} ms, bench event-loop delay p99 ${num(ch.clientLoopDelayP99Ms)} ms)`,
+      `   Redis: ${int(ch.redisPublishPerSec)} PUBLISH/s, ${num(ch.redisPublishPerMessage)} per chat message (INFO commandstats); CPU: ${cpuText(ch.cpu)}`,
+    );
+  }
+  if (c.kills.length) {
+    const rows2: string[][] = [
+      ['kill -9', 'jitter', 'clients', 'back', 'first', 'p50', '99 % back', 'last', 'landed on', 'failed attempts'],
+    ];
+    for (const k of c.kills)
+      rows2.push([
+        k.serverId,
+        String(k.jitter),
+        int(k.clients),
+        int(k.reconnected),
+        k.firstMs === null ? '–' : int(k.firstMs),
+        int(k.reconnectMs.p50),
+        k.msTo99 === null ? 'never' : int(k.msTo99),
+        k.lastMs === null ? '–' : int(k.lastMs),
+        spread(k.landedOn),
+        k.failedAttempts ? `${k.failedAttempts}: ${k.attemptErrors.join('; ')}` : '0',
+      ]);
+    out.push(formatRows(rows2, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
+    out.push("   times in ms from the kill to each client's welcome from an instance again");
+  }
+  return out;
 }
 
 function withinRule(kb: number, [lo, hi]: [number, number]): string {

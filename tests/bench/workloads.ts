@@ -1,6 +1,7 @@
 // The five workloads. Each takes the shared context and the options, drives
 // real labs, and returns plain results (see results.ts).
 
+import type { Lab } from '../../server/lab/lab.ts';
 import { instancePort } from '../../server/lab/settings.ts';
 import { sourceAddress } from '../../server/lab/fleet.ts';
 import { getHealth, getMemory } from '../../server/lab/health.ts';
@@ -173,14 +174,7 @@ const CONNECT_CONCURRENCY = 100;
 export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Promise<MemoryResult> {
   const config = CONFIGS['direct-redis'];
   const lab = await ctx.use(config.stage, false);
-  // Fresh processes: an instance that has just carried a load test keeps the
-  // RSS it grew, which would hide what idle connections cost.
-  const t = performance.now();
-  for (const serverId of Object.keys(lab.state.instancePids).sort()) {
-    await lab.fault({ target: 'instance', serverId, fault: 'stop' });
-    await lab.fault({ target: 'instance', serverId, fault: 'start' });
-  }
-  ctx.progress(`memory: instances restarted for a clean start (${ms(t)})`);
+  await restartInstances(ctx, lab, 'memory');
   const entry = entryOf(ctx, config);
   const ports = Array.from({ length: config.instances }, (_, i) => instancePort(ctx.settings.ports, i));
   const pool = new ClientPool();
@@ -250,7 +244,20 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
   };
 }
 
-async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<MemorySample[]> {
+/**
+ * Fresh processes: an instance that has just carried a load test keeps the
+ * RSS it grew, which would hide what idle connections cost.
+ */
+export async function restartInstances(ctx: BenchContext, lab: Lab, what: string): Promise<void> {
+  const t = performance.now();
+  for (const serverId of Object.keys(lab.state.instancePids).sort()) {
+    await lab.fault({ target: 'instance', serverId, fault: 'stop' });
+    await lab.fault({ target: 'instance', serverId, fault: 'start' });
+  }
+  ctx.progress(`${what}: instances restarted for a clean start (${ms(t)})`);
+}
+
+export async function sampleMemory(ctx: BenchContext, ports: number[]): Promise<MemorySample[]> {
   const samples = await Promise.all(
     ports.map(async (port) => {
       // Twice: the first collection may leave garbage that only a second one frees.

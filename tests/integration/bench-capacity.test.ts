@@ -1,0 +1,117 @@
+// `npm run bench`'s capacity workload in miniature: 150 clients instead of
+// 10,000, on a real lab. It checks that every figure is a real measurement
+// (the instances counted the connections, Redis counted the publishes, every
+// killed client came back), never how fast: the machine is shared.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { isPortFree } from '../../server/lab/ports.ts';
+import type { LabSettings } from '../../server/lab/settings.ts';
+import { runBench, type BenchReport } from '../bench/bench.ts';
+import type { Percentiles } from '../bench/histogram.ts';
+import { renderHtml } from '../bench/html.ts';
+import { formatReport } from '../bench/table.ts';
+import { testSettings } from '../helpers/lab.ts';
+
+function assertPercentiles(p: Percentiles, what: string): void {
+  assert.ok(p.count > 0, `${what}: no samples`);
+  assert.ok(p.min <= p.p50 && p.p50 <= p.p99 && p.p99 <= p.max && p.max > 0, `${what}: ${JSON.stringify(p)}`);
+}
+
+/** Every number anywhere in the report is finite (NaN would become null in the JSON). */
+function assertAllFinite(value: unknown, where: string): void {
+  if (typeof value === 'number') assert.ok(Number.isFinite(value), `${where} = ${value}`);
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) assertAllFinite(v, `${where}[${i}]`);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) assertAllFinite(v, `${where}.${k}`);
+}
+
+async function assertLabGone(settings: LabSettings): Promise<void> {
+  const { ports } = settings;
+  for (const port of [
+    ports.ui,
+    ports.nginx,
+    ports.redis,
+    ports.instanceBase,
+    ports.instanceBase + 1,
+    ports.instanceBase + 2,
+  ])
+    assert.ok(await isPortFree(port), `port ${port} is still taken after the bench`);
+}
+
+describe('npm run bench, capacity in miniature', () => {
+  let settings: LabSettings;
+  let report: BenchReport;
+
+  before(async () => {
+    settings = await testSettings();
+    report = await runBench({ only: ['capacity'], capacity: 150, seconds: 0.3 }, { settings });
+  });
+
+  test('capacity: every client connected and spread, memory per connection, chat through Redis, two kills', () => {
+    assert.equal(report.capacity.length, 1);
+    const c = report.capacity[0]!;
+    assert.equal(c.ramps.length, 2, 'a second ramp before the second kill');
+    for (const ramp of c.ramps) {
+      assert.equal(ramp.connected, 150, `${ramp.failed} failed: ${ramp.errors.join('; ')}`);
+      assert.ok(
+        Object.keys(ramp.spread).length > 1,
+        `ip_hash put everyone on one instance: ${JSON.stringify(ramp.spread)}`,
+      );
+      assert.equal(ramp.timeline.at(-1)!.connected, 150);
+      assert.ok(ramp.perSecond > 0);
+    }
+    // The instances counted every connection the bench made, and each gained memory for them.
+    const gained =
+      c.memoryAfter.reduce((a, s) => a + s.connections, 0) - c.memoryBefore.reduce((a, s) => a + s.connections, 0);
+    assert.equal(gained, 150);
+    for (const p of c.perConnection.filter((x) => x.connections > 0))
+      assert.ok(p.heapKB > 0 && Number.isFinite(p.rssKB), JSON.stringify(p));
+    assert.ok(c.meanKB.heap > 0 && c.clientKB > 0);
+
+    const chat = c.chat!;
+    assert.equal(chat.rooms, 3);
+    assert.ok(chat.sent > 0);
+    assert.equal(chat.expected, chat.sent * 50);
+    assert.equal(chat.lost, chat.expected - chat.received);
+    assert.ok(chat.received > 0);
+    assertPercentiles(chat.latencyMs, 'capacity chat latency');
+    // Rooms span instances (ip_hash), so some deliveries crossed Redis, and Redis's own counter saw the publishes.
+    assertPercentiles(chat.crossInstanceMs, 'capacity cross-instance latency');
+    assert.ok(chat.redisPublishPerMessage >= 1, `PUBLISH per chat message: ${chat.redisPublishPerMessage}`);
+    for (const label of ['s1', 's2', 's3', 'redis', 'nginx', 'bench'])
+      assert.ok(
+        chat.cpu.some((c) => c.label === label && c.percent >= 0),
+        `no CPU figure for ${label}`,
+      );
+
+    assert.deepEqual(
+      c.kills.map((k) => k.jitter),
+      [0.5, 0],
+    );
+    for (const k of c.kills) {
+      assert.ok(k.clients > 0, 'the killed instance had clients');
+      assert.equal(k.reconnected, k.clients, `${k.clients - k.reconnected} never came back`);
+      assert.ok(k.msTo99 !== null && k.firstMs !== null && k.lastMs !== null);
+      assert.equal(
+        k.histogram.reduce((a, b) => a + b.count, 0),
+        k.reconnected,
+      );
+      assert.equal(
+        Object.values(k.landedOn).reduce((a, b) => a + b, 0),
+        k.reconnected,
+      );
+    }
+    // Without jitter every client waits exactly reconnectionDelay (1 s) before its first attempt.
+    assert.ok(c.kills[1]!.firstMs! >= 990, `jitter 0, yet a client was back after ${c.kills[1]!.firstMs} ms`);
+  });
+
+  test('its report has the ramp, memory and reconnect charts, every number finite', async () => {
+    assertAllFinite(report, 'report');
+    const html = renderHtml(report);
+    assert.ok(html.includes('f. Capacity'));
+    assert.equal((html.match(/<svg /g) ?? []).length, 3, 'connections over time, memory per connection, reconnects');
+    assert.ok(!html.includes('NaN') && !html.includes('undefined'));
+    assert.ok(formatReport(report).includes('kill -9'));
+    await assertLabGone(settings);
+  });
+});
