@@ -114,8 +114,7 @@ export class Fleet {
   ) {
     this.onLatency = opts.onLatency;
     this.announce = opts.announce ?? false;
-    const sources = opts.sources ?? 'auto';
-    this.canBindLoopbackAliases = sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
+    this.canBindLoopbackAliases = loopbackAliasesWork(opts.sources ?? 'auto');
     this.idPrefix = opts.idPrefix ?? 'c';
     this.reconnect = opts.reconnect ?? true;
   }
@@ -334,6 +333,11 @@ export function describeConnectError(err: Error & { description?: unknown; conte
 
 function notConnected(c: FleetClient): { ok: false; error: string } {
   return { ok: false, error: `${c.id} is not connected${c.lastError ? `: ${c.lastError}` : ''}` };
+}
+
+/** Whether clients can bind 127.0.N.1 (auto: try it), or must say their source in X-Forwarded-For. */
+export function loopbackAliasesWork(sources: 'auto' | 'bind' | 'header'): Promise<boolean> {
+  return sources === 'auto' ? canBind('127.0.5.1') : Promise.resolve(sources === 'bind');
 }
 
 function canBind(address: string): Promise<boolean> {

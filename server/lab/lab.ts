@@ -11,6 +11,7 @@ import { INSTANCE_MARKER, loadClientOptions } from './build.ts';
 import type { CheckHost } from './checks/kind.ts';
 import { type CheckResult, runChecks } from './checks/runner.ts';
 import { ControlPlane } from './control-plane.ts';
+import { Crowd } from './crowd.ts';
 import { LabError } from './errors.ts';
 import { putInPlace } from './exercises.ts';
 import { type ClientOptions, Fleet, type FleetTarget } from './fleet.ts';
@@ -21,7 +22,7 @@ import { isOurs, stopProcess } from './processes.ts';
 import { readProgress, updateProgress } from './progress.ts';
 import { type ApplyReport, Reconciler } from './reconciler.ts';
 import { type RunState, readRunState, stateFile, writeRunState } from './run-state.ts';
-import { FAIL_TIMEOUT_S, nginxErrorTail, nginxMarker, stopNginx } from './services/nginx.ts';
+import { FAIL_TIMEOUT_S, nginxErrorTail, nginxErrorsFromNow, nginxMarker, stopNginx } from './services/nginx.ts';
 import { daemonAlive, Pm2 } from './services/pm2.ts';
 import { isOurRedis, stopRedis } from './services/redis.ts';
 import { instancePort, type LabSettings, repoRoot } from './settings.ts';
@@ -339,7 +340,8 @@ export class Lab {
     return graded;
   }
 
-  private checkHost(): CheckHost {
+  /** What checks may use of this lab (public for tests that run one check kind against a real lab). */
+  checkHost(): CheckHost {
     return {
       stage: this.stage,
       status: () => this.status(),
@@ -352,6 +354,13 @@ export class Lab {
         }),
       fault: (req) => this.fault(req),
       nginxErrors: () => nginxErrorTail(this.settings.runDir),
+      nginxErrorsFromNow: () => nginxErrorsFromNow(this.settings.runDir),
+      crowd: (count, opts) =>
+        Crowd.start(this.fleetTarget(this.stage), count, {
+          ...opts,
+          sources: this.settings.fleetSources,
+          idPrefix: `crowd${this.hub.nextCheckRun()}-`,
+        }),
       source: (rel) => this.sources.read(rel),
       settled: async () => {
         if (this.stage.loadBalancer === 'none') return;

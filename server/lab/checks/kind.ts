@@ -9,6 +9,7 @@ import { io } from 'socket.io-client';
 import { z } from 'zod';
 import { TRANSPORTS } from '../../app/config.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../app/protocol.ts';
+import type { Crowd, CrowdOptions } from '../crowd.ts';
 import { describeConnectError, type Fleet, type FleetClient, type FleetTarget } from '../fleet.ts';
 import type { LabStatus } from '../lab.ts';
 import type { Stage } from '../stages.ts';
@@ -26,6 +27,10 @@ export interface CheckHost {
   fault(req: { target: 'instance'; serverId: string; fault: 'crash' | 'stop' | 'start' }): Promise<string>;
   /** The last lines of nginx's error log (empty without nginx). */
   nginxErrors(): string[];
+  /** nginx's error log from now on: the returned function gives the lines written since. */
+  nginxErrorsFromNow(): () => string[];
+  /** Many idle clients in worker processes, keeping only counts (capacity checks). Close it when done. */
+  crowd(count: number, opts?: Pick<CrowdOptions, 'timeoutMs' | 'stopAfterFailures'>): Promise<Crowd>;
   /** Resolves once nginx routes to every instance again after the last one (re)started. */
   settled(): Promise<void>;
   /** The adapter the instances report running (their telemetry), or null before any reported. */

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { LabError } from '../errors.ts';
@@ -202,4 +202,32 @@ export function nginxErrorTail(runDir: string, lines = 20): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * nginx's error log from now on: the returned function gives the lines
+ * written since this call (a capacity check's evidence, not an earlier run's).
+ */
+export function nginxErrorsFromNow(runDir: string): () => string[] {
+  const file = path.join(runDir, 'nginx-error.log');
+  const size = (): number => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
+  const start = size();
+  return () => {
+    const end = size();
+    if (end <= start) return [];
+    const buf = Buffer.alloc(end - start);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buf, 0, buf.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    return buf.toString('utf8').trimEnd().split('\n');
+  };
 }
