@@ -13,10 +13,15 @@ cd "$(dirname "$0")/../.."
 want="${1:-lab}"
 : "$want"
 
-# ── npm packages: `npm ci` when the lock file is newer than the last install ──
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# ── npm packages: `npm ci` when the lock file differs from the one last installed ──
+# By content, not date: a fresh checkout or a `git pull` that leaves the lock
+# file as it was must not reinstall (a date check did, and a reinstall under a
+# running lab pulls its packages away).
+lock_sum="$(cksum < package-lock.json)"
+if [ ! -f node_modules/.package-lock.json ] || [ "$(cat node_modules/.lab-installed-lock 2>/dev/null)" != "$lock_sum" ]; then
   echo "ensure: installing npm packages (npm ci)…"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.lab-installed-lock
 fi
 
 # ── system programs ──────────────────────────────────────────────────────────
