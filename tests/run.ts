@@ -48,7 +48,9 @@ const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
 
 let passed = 0;
 let failed = 0;
-const stream = run({ files, concurrency, timeout: 180_000 });
+// A ceiling against hangs, per test file: lesson 13's dev check alone runs
+// 10,000 clients three times.
+const stream = run({ files, concurrency, timeout: 300_000 });
 // Count tests, not suites. A file that crashes before defining any test is
 // reported as one failed test named after the file, so it counts too.
 stream.on('test:pass', (e) => {

@@ -17,7 +17,7 @@ import { LessonCatalog } from '../../../server/lab/lessons.ts';
 import { repoRoot } from '../../../server/lab/settings.ts';
 import { startLab } from '../../helpers/lab.ts';
 
-export const PARTS = 4;
+export const PARTS = 5;
 
 const summary = (results: CheckResult[]): string =>
   results.map((r) => `${r.ok ? '✓' : '✗'} ${r.id}: ${r.detail}`).join('\n');

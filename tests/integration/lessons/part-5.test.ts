@@ -1,0 +1,3 @@
+import { devCheck } from './dev-check.ts';
+
+devCheck(4);
