@@ -120,6 +120,8 @@ export interface CapacityResult {
   /** The first ramp; `ramps` also holds the ramp before the second kill run. */
   ramp: CapacityRamp;
   ramps: CapacityRamp[];
+  /** Long-polling clients connected on top of the WebSocket ones and held through the chat (null: none asked for). */
+  polling: CapacityRamp | null;
   memoryBefore: MemorySample[];
   memoryAfter: MemorySample[];
   perConnection: { serverId: string; connections: number; heapKB: number; rssKB: number }[];
@@ -179,8 +181,26 @@ export async function capacityWorkload(
         `${fmt(clientKB, 1)} KB per simulated client in the bench`,
     );
 
-    // ── chat ──
-    const chat = await chatPhase(ctx, lab, clients, opts);
+    // ── long-polling clients on top, held through the chat ──
+    const pollingPool = new ClientPool();
+    let polling: CapacityRamp | null = null;
+    let chat: CapacityChat | null;
+    try {
+      if (opts.pollingClients > 0)
+        polling = await rampTo(
+          ctx,
+          pollingPool,
+          (i) => entry.url(i),
+          opts.pollingClients,
+          `${configId} polling`,
+          0.5,
+          'polling',
+        );
+      // ── chat ──
+      chat = await chatPhase(ctx, lab, clients, opts);
+    } finally {
+      pollingPool.close();
+    }
 
     // ── kill -9, with jitter and without, each from the same even spread ──
     const kills: KillRun[] = [];
@@ -196,6 +216,7 @@ export async function capacityWorkload(
       label: config.label,
       ramp,
       ramps,
+      polling,
       memoryBefore,
       memoryAfter,
       perConnection,
@@ -219,6 +240,7 @@ async function rampTo(
   target: number,
   tag: string,
   jitter: number,
+  transport: 'websocket' | 'polling' = 'websocket',
 ): Promise<CapacityRamp> {
   const t0 = performance.now();
   const timeline: CapacityRamp['timeline'] = [{ t: 0, connected: 0 }];
@@ -235,9 +257,11 @@ async function rampTo(
       const index = cursor++;
       try {
         const c = (await pool.connect(urlOf(index), {
-          name: `cap-${index}`,
-          source: sourceAddress(1 + (index % SOURCES)),
-          transports: ['websocket'],
+          name: `cap-${transport}-${index}`,
+          // Polling clients take sources of their own, after the WebSocket ones.
+          source: sourceAddress(1 + (index % SOURCES) + (transport === 'polling' ? SOURCES : 0)),
+          transports: [transport],
+          websocket: transport === 'websocket',
           timeoutMs: 15_000,
           reconnect: { ...RECONNECT, jitter },
         })) as CapClient;
@@ -248,7 +272,7 @@ async function rampTo(
         });
       } catch (err) {
         failed++;
-        const reason = (err instanceof Error ? err.message : String(err)).replace(/^cap-\d+( → \S+)?: /, '');
+        const reason = (err instanceof Error ? err.message : String(err)).replace(/^cap-\w+-\d+( → \S+)?: /, '');
         errors.set(reason, (errors.get(reason) ?? 0) + 1);
       }
     }

@@ -149,6 +149,18 @@ export function capacitySection(c: CapacityResult): string {
         String(Math.round(r.perSecond)),
         spread(r.spread),
       ]),
+      ...(c.polling
+        ? [
+            [
+              'long-polling, on top (held through the chat)',
+              String(c.polling.connected),
+              String(c.polling.failed),
+              num(c.polling.seconds, 1),
+              String(Math.round(c.polling.perSecond)),
+              spread(c.polling.spread),
+            ],
+          ]
+        : []),
     ]) +
     memory +
     `<p>Mean: heap ${num(c.meanKB.heap, 1)} KB, RSS ${num(c.meanKB.rss, 1)} KB per connection. The course texts: ${COURSE_TEXTS.kbPerConnection[0]}–${COURSE_TEXTS.kbPerConnection[1]} KB per connection, ${COURSE_TEXTS.connectionsOn2Cores[0].toLocaleString('en')}–${COURSE_TEXTS.connectionsOn2Cores[1].toLocaleString('en')} connections on 2 cores.</p>` +

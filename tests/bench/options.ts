@@ -30,6 +30,8 @@ export interface BenchOptions {
   telemetryRate: number;
   /** Capacity: live WebSocket clients to ramp to through nginx, and whether to kill -9 the busiest instance then. */
   capacity: number;
+  /** Capacity: long-polling clients on top of those, held through the chat phase. */
+  pollingClients: number;
   kill: boolean;
   /** Where the JSON and HTML reports go. */
   outDir: string;
@@ -51,6 +53,7 @@ export const DEFAULTS: BenchOptions = {
   rounds: 2,
   telemetryRate: 500,
   capacity: 10_000,
+  pollingClients: 2000,
   kill: true,
   outDir: path.join(repoRoot, '.lab', 'bench'),
 };
@@ -65,6 +68,7 @@ const QUICK: Partial<BenchOptions> = {
   switches: 1,
   rounds: 1,
   capacity: 2000,
+  pollingClients: 200,
 };
 
 /** Idle connections are real sockets in this process: stay well under the open-files limit (20,000 here). */
@@ -87,6 +91,7 @@ export const USAGE = `npm run bench -- [options]
   --rounds N          telemetry: on/off pairs (default ${DEFAULTS.rounds})
   --telemetry-rate N  telemetry: latency send rate in each phase (default ${DEFAULTS.telemetryRate})
   --capacity N        capacity: live WebSocket clients to ramp to through nginx (default ${DEFAULTS.capacity.toLocaleString('en')})
+  --polling N         capacity: long-polling clients on top, held through the chat (default ${DEFAULTS.pollingClients.toLocaleString('en')})
   --no-kill           capacity: skip the kill -9 of the busiest instance
   --out DIR           where the JSON and HTML reports go (default .lab/bench)
   --help              this text
@@ -156,6 +161,9 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         break;
       case '--capacity':
         opts.capacity = int(flag, value(), 50, MAX_CONNECTIONS);
+        break;
+      case '--polling':
+        opts.pollingClients = int(flag, value(), 0, MAX_CONNECTIONS);
         break;
       case '--no-kill':
         opts.kill = false;

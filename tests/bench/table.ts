@@ -234,7 +234,17 @@ function capacityLines(c: CapacityResult): string[] {
       spread(ramp.spread),
     ]);
   out.push(formatRows(rows, ['l', 'r', 'r', 'r', 'r', 'l']));
-  for (const ramp of c.ramps) if (ramp.errors.length) out.push(`   failures: ${ramp.errors.join('; ')}`);
+  if (c.polling)
+    rows.push([
+      'long-polling, on top',
+      int(c.polling.connected),
+      String(c.polling.failed),
+      num(c.polling.seconds, 1),
+      int(c.polling.perSecond),
+      spread(c.polling.spread),
+    ]);
+  for (const ramp of [...c.ramps, ...(c.polling ? [c.polling] : [])])
+    if (ramp.errors.length) out.push(`   failures: ${ramp.errors.join('; ')}`);
   const per = c.perConnection.map((p) => `${p.serverId} ${num(p.heapKB, 1)} / ${num(p.rssKB, 1)}`).join(', ');
   out.push(
     `   per connection after GC (heap / RSS, KB): ${per}; mean ${num(c.meanKB.heap, 1)} / ${num(c.meanKB.rss, 1)} KB` +

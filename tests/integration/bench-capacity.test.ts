@@ -44,7 +44,7 @@ describe('npm run bench, capacity in miniature', () => {
 
   before(async () => {
     settings = await testSettings();
-    report = await runBench({ only: ['capacity'], capacity: 150, seconds: 0.3 }, { settings });
+    report = await runBench({ only: ['capacity'], capacity: 150, pollingClients: 20, seconds: 0.3 }, { settings });
   });
 
   test('capacity: every client connected and spread, memory per connection, chat through Redis, two kills', () => {
@@ -60,6 +60,7 @@ describe('npm run bench, capacity in miniature', () => {
       assert.equal(ramp.timeline.at(-1)!.connected, 150);
       assert.ok(ramp.perSecond > 0);
     }
+    assert.equal(c.polling?.connected, 20, `long-polling clients: ${JSON.stringify(c.polling)}`);
     // The instances counted every connection the bench made, and each gained memory for them.
     const gained =
       c.memoryAfter.reduce((a, s) => a + s.connections, 0) - c.memoryBefore.reduce((a, s) => a + s.connections, 0);
