@@ -4,12 +4,14 @@
 
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { findBinary } from '../../server/lab/binaries.ts';
 import type { LabSettings } from '../../server/lab/settings.ts';
 import { BASELINE } from './baseline.ts';
 import { BenchContext, benchSettings, removeDir, writeBenchLessons } from './context.ts';
 import { DEFAULTS, type BenchOptions } from './options.ts';
 import type { BenchReport } from './results.ts';
+import { viewWorkload } from './view.ts';
 import { fanoutWorkload, latencyWorkload, memoryWorkload, startupWorkload, telemetryWorkload } from './workloads.ts';
 
 export { Aborted } from './context.ts';
@@ -33,6 +35,7 @@ export function estimateSeconds(o: BenchOptions): number {
   if (o.only.includes('latency')) s += 2 + o.configs.length * (1.6 + o.rates.length * per);
   if (o.only.includes('fanout')) s += 1.5 + per;
   if (o.only.includes('telemetry')) s += o.rounds * 2 * (1.5 + 2 * (per + 0.3));
+  if (o.only.includes('view')) s += 12 + o.viewClients / 400 + o.seconds;
   if (o.only.includes('memory')) s += 1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5;
   return Math.round(s);
 }
@@ -57,6 +60,7 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     memory: null,
     startup: null,
     telemetry: null,
+    view: null,
     baseline: BASELINE,
   };
   ctx.progress(
@@ -71,6 +75,8 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     if (opts.only.includes('fanout')) report.fanout = [await fanoutWorkload(ctx, opts)];
     if (opts.only.includes('telemetry')) report.telemetry = await telemetryWorkload(ctx, opts);
     if (opts.only.includes('memory')) report.memory = await memoryWorkload(ctx, opts);
+    if (opts.only.includes('view'))
+      report.view = await viewWorkload(ctx, opts.viewClients, opts.seconds, path.join(opts.outDir, 'view.png'));
   } catch (err) {
     failure = err;
   } finally {

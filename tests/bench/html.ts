@@ -3,6 +3,7 @@
 
 import type { BenchReport, ConfigId } from './results.ts';
 import { cpuText, num } from './table.ts';
+import { viewHtml } from './view.ts';
 
 /** Chart axis labels (the tables carry the full names). */
 const SHORT: Record<ConfigId, string> = {
@@ -407,6 +408,8 @@ export function renderHtml(r: BenchReport): string {
         ]),
     );
   }
+
+  if (r.view) sections.push(viewHtml(r.view, esc));
 
   const m = r.machine;
   return `<!doctype html>

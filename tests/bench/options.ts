@@ -28,6 +28,8 @@ export interface BenchOptions {
   /** Telemetry: on/off pairs, and the latency rate used in each phase. */
   rounds: number;
   telemetryRate: number;
+  /** View: fleet clients connected while the UI is measured. */
+  viewClients: number;
   /** Where the JSON and HTML reports go. */
   outDir: string;
 }
@@ -47,6 +49,7 @@ export const DEFAULTS: BenchOptions = {
   switches: 2,
   rounds: 2,
   telemetryRate: 500,
+  viewClients: 5000,
   outDir: path.join(repoRoot, '.lab', 'bench'),
 };
 
@@ -80,6 +83,7 @@ export const USAGE = `npm run bench -- [options]
   --switches N        startup: ip-hash ⇄ scaled round trips (default ${DEFAULTS.switches})
   --rounds N          telemetry: on/off pairs (default ${DEFAULTS.rounds})
   --telemetry-rate N  telemetry: latency send rate in each phase (default ${DEFAULTS.telemetryRate})
+  --view-clients N    view: fleet clients while the UI is measured (default ${DEFAULTS.viewClients})
   --out DIR           where the JSON and HTML reports go (default .lab/bench)
   --help              this text
 `;
@@ -145,6 +149,9 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         break;
       case '--telemetry-rate':
         opts.telemetryRate = num(flag, value(), 1, 50_000);
+        break;
+      case '--view-clients':
+        opts.viewClients = int(flag, value(), 10, 10_000);
         break;
       case '--out':
         opts.outDir = path.resolve(value());

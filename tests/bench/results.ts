@@ -5,8 +5,9 @@
 import type { BASELINE } from './baseline.ts';
 import type { CpuUse } from './cpu.ts';
 import type { Percentiles } from './histogram.ts';
+import type { ViewResult } from './view.ts';
 
-export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry'] as const;
+export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'view'] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 
 export const CONFIG_IDS = ['single', 'direct-redis', 'nginx-redis', 'streams'] as const;
@@ -157,5 +158,7 @@ export interface BenchReport {
   memory: MemoryResult | null;
   startup: StartupResult | null;
   telemetry: OverheadResult | null;
+  /** f. The live view at scale (view.ts). */
+  view: ViewResult | null;
   baseline: typeof BASELINE;
 }

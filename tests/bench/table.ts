@@ -3,6 +3,7 @@
 
 import type { CpuUse } from './cpu.ts';
 import type { BenchReport } from './results.ts';
+import { viewTableLines } from './view.ts';
 
 type Align = 'l' | 'r';
 
@@ -209,6 +210,7 @@ export function formatReport(r: BenchReport): string {
         ` — target: telemetry costs at most ${Math.round(b.telemetryMaxCost * 100)} % (p50 ≤ ×${limit.toFixed(2)}, throughput ≥ ×${(1 - b.telemetryMaxCost).toFixed(2)})`,
     );
   }
+  if (r.view) out.push('', ...viewTableLines(r.view, cpuText));
   return out.join('\n');
 }
 
