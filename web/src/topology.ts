@@ -30,9 +30,10 @@ export interface TopologyOptions {
 }
 
 /**
- * Measured in headless Chromium on a 2-core machine (npm run bench --only view):
- * 1,000 chips drawn one by one still held ≈ 57 fps, 5,000 did not. Past a few
- * hundred chips the wall of names no longer tells a learner anything either.
+ * 300 is a judgement, not a measured limit: 1,000 chips drawn one by one held
+ * ≈ 57 fps here, but past a few hundred the wall of names tells a learner
+ * nothing, and every chip is layout work on each redraw. Tune it with
+ * `npm run bench -- --only view` and `?aggregate=N`.
  */
 export const DEFAULT_TOPOLOGY: TopologyOptions = { aggregateAbove: 300, samplePerInstance: 24 };
 
