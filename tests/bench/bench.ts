@@ -4,6 +4,7 @@
 
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { findBinary } from '../../server/lab/binaries.ts';
 import type { LabSettings } from '../../server/lab/settings.ts';
 import { BASELINE } from './baseline.ts';
@@ -11,6 +12,7 @@ import { BenchContext, benchSettings, removeDir, writeBenchLessons } from './con
 import { DEFAULTS, type BenchOptions } from './options.ts';
 import type { BenchReport } from './results.ts';
 import { capacityWorkload } from './capacity.ts';
+import { viewWorkload } from './view.ts';
 import { fanoutWorkload, latencyWorkload, memoryWorkload, startupWorkload, telemetryWorkload } from './workloads.ts';
 
 export { Aborted } from './context.ts';
@@ -34,6 +36,7 @@ export function estimateSeconds(o: BenchOptions): number {
   if (o.only.includes('latency')) s += 2 + o.configs.length * (1.6 + o.rates.length * per);
   if (o.only.includes('fanout')) s += 1.5 + per;
   if (o.only.includes('telemetry')) s += o.rounds * 2 * (1.5 + 2 * (per + 0.3));
+  if (o.only.includes('view')) s += 12 + o.viewClients / 400 + o.seconds;
   if (o.only.includes('memory')) s += 1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5;
   if (o.only.includes('capacity')) s += 6 + o.capacity / 700 + Math.max(3, o.seconds) + 2 + (o.kill ? 2 * 6 : 0);
   return Math.round(s);
@@ -60,6 +63,7 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     startup: null,
     telemetry: null,
     capacity: [],
+    view: null,
     baseline: BASELINE,
   };
   ctx.progress(
@@ -75,6 +79,8 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     if (opts.only.includes('telemetry')) report.telemetry = await telemetryWorkload(ctx, opts);
     if (opts.only.includes('memory')) report.memory = await memoryWorkload(ctx, opts);
     if (opts.only.includes('capacity')) report.capacity.push(await capacityWorkload(ctx, opts));
+    if (opts.only.includes('view'))
+      report.view = await viewWorkload(ctx, opts.viewClients, opts.seconds, path.join(opts.outDir, 'view.png'));
   } catch (err) {
     failure = err;
   } finally {

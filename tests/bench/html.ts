@@ -4,6 +4,7 @@
 import { capacitySection } from './html-capacity.ts';
 import type { BenchReport, ConfigId } from './results.ts';
 import { cpuText, num } from './table.ts';
+import { viewHtml } from './view.ts';
 
 /** Chart axis labels (the tables carry the full names). */
 const SHORT: Record<ConfigId, string> = {
@@ -410,6 +411,7 @@ export function renderHtml(r: BenchReport): string {
   }
 
   for (const c of r.capacity) sections.push(capacitySection(c));
+  if (r.view) sections.push(viewHtml(r.view, esc));
 
   const m = r.machine;
   return `<!doctype html>

@@ -33,6 +33,8 @@ export interface BenchOptions {
   /** Capacity: long-polling clients on top of those, held through the chat phase. */
   pollingClients: number;
   kill: boolean;
+  /** View: fleet clients connected while the UI is measured. */
+  viewClients: number;
   /** Where the JSON and HTML reports go. */
   outDir: string;
 }
@@ -55,6 +57,7 @@ export const DEFAULTS: BenchOptions = {
   capacity: 10_000,
   pollingClients: 2000,
   kill: true,
+  viewClients: 5000,
   outDir: path.join(repoRoot, '.lab', 'bench'),
 };
 
@@ -93,6 +96,7 @@ export const USAGE = `npm run bench -- [options]
   --capacity N        capacity: live WebSocket clients to ramp to through nginx (default ${DEFAULTS.capacity.toLocaleString('en')})
   --polling N         capacity: long-polling clients on top, held through the chat (default ${DEFAULTS.pollingClients.toLocaleString('en')})
   --no-kill           capacity: skip the kill -9 of the busiest instance
+  --view-clients N    view: fleet clients while the UI is measured (default ${DEFAULTS.viewClients})
   --out DIR           where the JSON and HTML reports go (default .lab/bench)
   --help              this text
 `;
@@ -167,6 +171,9 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         break;
       case '--no-kill':
         opts.kill = false;
+        break;
+      case '--view-clients':
+        opts.viewClients = int(flag, value(), 10, 10_000);
         break;
       case '--out':
         opts.outDir = path.resolve(value());

@@ -6,8 +6,9 @@ import type { BASELINE } from './baseline.ts';
 import type { CapacityResult } from './capacity.ts';
 import type { CpuUse } from './cpu.ts';
 import type { Percentiles } from './histogram.ts';
+import type { ViewResult } from './view.ts';
 
-export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'capacity'] as const;
+export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'capacity', 'view'] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 
 export const CONFIG_IDS = ['single', 'direct-redis', 'nginx-redis', 'streams'] as const;
@@ -160,5 +161,7 @@ export interface BenchReport {
   telemetry: OverheadResult | null;
   /** Ramp to N clients through nginx, their cost, chat at that scale, kill -9 (one entry per configuration measured). */
   capacity: CapacityResult[];
+  /** f. The live view at scale (view.ts). */
+  view: ViewResult | null;
   baseline: typeof BASELINE;
 }

@@ -4,6 +4,7 @@
 import type { CpuUse } from './cpu.ts';
 import { COURSE_TEXTS, type CapacityResult } from './capacity.ts';
 import type { BenchReport } from './results.ts';
+import { viewTableLines } from './view.ts';
 
 type Align = 'l' | 'r';
 
@@ -211,6 +212,7 @@ export function formatReport(r: BenchReport): string {
     );
   }
   for (const c of r.capacity) out.push('', ...capacityLines(c));
+  if (r.view) out.push('', ...viewTableLines(r.view, cpuText));
   return out.join('\n');
 }
 

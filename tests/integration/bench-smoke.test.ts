@@ -109,6 +109,7 @@ describe('npm run bench, in miniature', () => {
         telemetryRate: 200,
         // Capacity has a file of its own (bench-capacity.test.ts): a test file has one time limit.
         only: WORKLOADS.filter((w) => w !== 'capacity'),
+        viewClients: 40,
       },
       { settings, onProgress: (line) => progress.push(line) },
     );
@@ -204,6 +205,16 @@ describe('npm run bench, in miniature', () => {
     );
     for (const v of [...s.coldStartMs, ...s.switches.map((x) => x.ms), ...s.downMs])
       assert.ok(Number.isFinite(v) && v > 0, String(v));
+  });
+
+  test('view: the UI in Chromium under load, its frames counted and its search right', () => {
+    const v = report.view!;
+    assert.equal(v.connected, 40, 'every fleet client connected');
+    assert.ok(Object.values(v.spread).filter((n) => n > 0).length >= 2, 'clients spread over instances');
+    assert.ok(v.deliveriesPerSec > 0, 'messages were delivered while measuring');
+    assert.ok(v.fps > 0 && v.worstFrameMs > 0, `frames measured: ${v.fps} fps, worst ${v.worstFrameMs} ms`);
+    assert.equal(v.search.shown, v.search.expected, "the search names the client's instance");
+    assert.ok(v.streamBytesPerSec > 0);
   });
 
   test('telemetry: on and off alternated, ratios of real figures', () => {

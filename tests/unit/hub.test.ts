@@ -38,6 +38,46 @@ function twoInstances(): TelemetryHub {
 }
 
 describe('telemetry hub', () => {
+  test("a message's expected recipients are its room's members now: not those who left, were dropped or joined elsewhere", () => {
+    const hub = twoInstances();
+    hub.publish(connect('s1', 'd', 'dave'));
+    hub.publish(join('s1', 'd', 'kitchen'));
+    hub.publish({ t: 'disconnected', serverId: 's2', at, socketId: 'c', reason: 'client namespace disconnect' });
+    // bob's socket id comes back (a recovered session) with no rooms yet: not a member of #lobby any more.
+    hub.publish(connect('s1', 'b', 'bob'));
+    const send = (msgId: string): void =>
+      hub.publish({
+        t: 'received',
+        serverId: 's1',
+        at: 2,
+        msgId,
+        room: 'lobby',
+        from: 'alice',
+        socketId: 'a',
+        publishedAt: null,
+      });
+    send('m1');
+    assert.deepEqual(hub.message('m1')!.expected, ['alice']);
+    hub.publish(join('s1', 'b', 'lobby'));
+    // An instance restarted under the same id: whoever it held is gone, from every room.
+    hub.publish({ t: 'instance-up', serverId: 's1', at, pid: 11, port: 3001, adapter: 'none', broadcast: 'rooms' });
+    send('m2');
+    assert.deepEqual(hub.message('m2')!.expected, []);
+    // The index survives a round trip through a snapshot (the UI rebuilds its hub from one).
+    const copy = TelemetryHub.fromSnapshot(twoInstances().snapshot());
+    copy.publish({
+      t: 'received',
+      serverId: 's1',
+      at: 2,
+      msgId: 'm3',
+      room: 'lobby',
+      from: 'alice',
+      socketId: 'a',
+      publishedAt: null,
+    });
+    assert.deepEqual(copy.message('m3')!.expected.sort(), ['alice', 'bob', 'carol']);
+  });
+
   test("a write to a socket that already left is still the departed client's (lesson 1's leak shows)", () => {
     const hub = twoInstances();
     hub.publish({ t: 'disconnected', serverId: 's2', at, socketId: 'c', reason: 'client namespace disconnect' });

@@ -21,11 +21,11 @@ export class FlowView {
 
   /** Draw what one event means for the message flow (called as events are applied). */
   play(e: TelemetryEvent, hub: TelemetryHub, speed: number): void {
-    const snap = () => hub.snapshot();
     if (e.t === 'received') {
       const sender = this.topology.chip(e.socketId);
       const origin = this.topology.card(e.serverId);
-      const via = snap().nginx ? [this.topology.nginx] : [];
+      // frontDoor(), not snapshot(): a snapshot copies every client, once per message.
+      const via = hub.frontDoor() ? [this.topology.nginx] : [];
       if (sender && origin) this.dot([sender, ...via, origin], 'send', speed);
     } else if (e.t === 'delivered') {
       const card = this.topology.card(e.serverId);

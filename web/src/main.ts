@@ -11,7 +11,7 @@ import { button, el } from './dom.ts';
 import { FlowView } from './flow.ts';
 import { controls, describeEvent, lessonPanel, renderMessages, type LessonPanel, type Runner } from './panels.ts';
 import { Timeline } from './timeline.ts';
-import { TopologyView, type FaultRequest } from './topology.ts';
+import { DEFAULT_TOPOLOGY, TopologyView, type FaultRequest, type TopologyOptions } from './topology.ts';
 
 type Snapshot = LabSnapshot;
 
@@ -33,10 +33,24 @@ const run: Runner = async (what, action) => {
   }
 };
 
+/** `?aggregate=N&sample=K` override when the topology aggregates (tests use a small N). */
+function topologyOptions(): TopologyOptions {
+  const q = new URLSearchParams(location.search);
+  const int = (name: string, fallback: number): number => {
+    const n = Number(q.get(name) ?? Number.NaN);
+    return Number.isInteger(n) && n >= 0 ? n : fallback;
+  };
+  return {
+    aggregateAbove: int('aggregate', DEFAULT_TOPOLOGY.aggregateAbove),
+    samplePerInstance: int('sample', DEFAULT_TOPOLOGY.samplePerInstance),
+  };
+}
+
 const topology = new TopologyView(
   $('topology'),
   (f: FaultRequest) =>
     void run(f.target === 'redis' ? `redis ${f.fault}` : `${f.serverId} ${f.fault}`, () => act('fault', f)),
+  topologyOptions(),
 );
 const flow = new FlowView(topology);
 const charts = new Charts($('charts'));
@@ -131,6 +145,7 @@ function connect(): void {
   stream.addEventListener('snapshot', (e) => {
     const snap = JSON.parse((e as MessageEvent<string>).data) as Snapshot;
     fleetIds = snap.fleet.map((c) => c.id);
+    topology.setFleet(fleetIds);
     for (const c of snap.clients) names.set(c.socketId, c.clientId);
     if (!ctl) ctl = controls($('controls'), snap.stages, () => fleetIds, run);
     timeline.reset(snap);
@@ -143,6 +158,7 @@ function connect(): void {
     if (event.t === 'stats') charts.add(event);
     if (event.t === 'fleet') {
       fleetIds = event.ids;
+      topology.setFleet(fleetIds);
       ctl?.setStage(null);
     }
     timeline.push(event);

@@ -104,13 +104,20 @@ export class TelemetryHub {
    */
   private readonly departed = new Map<string, string>();
   private checkRuns = 0;
+  /** Each message's expected clients as a Set (see expect()); dropped with the message. */
+  private readonly expectedSets = new WeakMap<MessageView, Set<string>>();
+  /**
+   * room → its connected members. A message's expected recipients come from
+   * its room, not from a scan of every client: with thousands connected,
+   * that scan ran once per message, here and in every open page.
+   */
+  private readonly members = new Map<string, Set<ClientView>>();
 
   /** Rebuild a hub from a snapshot (the UI does this, then applies the live stream). */
   static fromSnapshot(snap: HubSnapshot): TelemetryHub {
     const hub = new TelemetryHub();
     for (const i of snap.instances) hub.instances.set(i.serverId, { ...i });
-    for (const c of snap.clients)
-      hub.clients.set(c.socketId, { ...c, rooms: [...c.rooms], joinedAt: { ...c.joinedAt } });
+    for (const c of snap.clients) hub.addClient({ ...c, rooms: [...c.rooms], joinedAt: { ...c.joinedAt } });
     for (const m of snap.messages) {
       hub.messages.set(m.msgId, {
         ...m,
@@ -200,6 +207,27 @@ export class TelemetryHub {
     return this.messages.get(msgId);
   }
 
+  /** The load balancer, without copying every client and message (the UI asks once per message drawn). */
+  frontDoor(): HubSnapshot['nginx'] {
+    return this.nginx;
+  }
+
+  /**
+   * Add a client to a message's expected list once. A Set beside the list
+   * (built on first use) keeps this O(1): with thousands of clients in one
+   * room, `expected.includes` per delivery would be quadratic in the room.
+   */
+  private expect(m: MessageView, clientId: string): void {
+    let set = this.expectedSets.get(m);
+    if (!set) {
+      set = new Set(m.expected);
+      this.expectedSets.set(m, set);
+    }
+    if (set.has(clientId)) return;
+    set.add(clientId);
+    m.expected.push(clientId);
+  }
+
   private apply(e: TelemetryEvent): void {
     switch (e.t) {
       case 'stage':
@@ -274,7 +302,7 @@ export class TelemetryHub {
       case 'connected':
         this.seen.set(e.clientId, { serverId: e.serverId, at: e.at });
         if (this.seen.size > 5000) this.seen.delete(this.seen.keys().next().value!);
-        this.clients.set(e.socketId, {
+        this.addClient({
           socketId: e.socketId,
           clientId: e.clientId,
           serverId: e.serverId,
@@ -295,10 +323,11 @@ export class TelemetryHub {
         if (!c || c.rooms.includes(e.room)) break;
         c.rooms.push(e.room);
         c.joinedAt[e.room] = e.at;
+        this.memberSet(e.room).add(c);
         // Reports from different instances arrive in any order: a join reported
         // late still makes this client expected for messages sent after it.
         for (const m of this.messages.values()) {
-          if (m.room === e.room && m.at >= e.at && !m.expected.includes(c.clientId)) m.expected.push(c.clientId);
+          if (m.room === e.room && m.at >= e.at) this.expect(m, c.clientId);
         }
         break;
       }
@@ -308,7 +337,7 @@ export class TelemetryHub {
         if (this.clients.get(e.socketId)?.serverId === e.serverId) {
           this.departed.set(e.socketId, this.clients.get(e.socketId)!.clientId);
           if (this.departed.size > 5000) this.departed.delete(this.departed.keys().next().value!);
-          this.clients.delete(e.socketId);
+          this.removeClient(this.clients.get(e.socketId)!);
         }
         break;
       // Instances flush on their own clocks, so a remote instance's 'delivered'
@@ -316,9 +345,9 @@ export class TelemetryHub {
       case 'received': {
         const m = this.messageRecord(e.msgId, e.at);
         // Expected: every client that had joined the room when the message was sent (by event time).
-        for (const c of this.clients.values()) {
+        for (const c of this.members.get(e.room) ?? []) {
           const joined = c.joinedAt[e.room];
-          if (joined !== undefined && joined <= e.at && !m.expected.includes(c.clientId)) m.expected.push(c.clientId);
+          if (joined !== undefined && joined <= e.at) this.expect(m, c.clientId);
         }
         Object.assign(m, {
           room: e.room,
@@ -338,7 +367,7 @@ export class TelemetryHub {
             const clientId = this.clients.get(socketId)?.clientId ?? this.departed.get(socketId) ?? socketId;
             m.delivered[clientId] = e.serverId;
             // A server delivered it to a room member: that member was expected, whatever we had heard.
-            if (!m.expected.includes(clientId)) m.expected.push(clientId);
+            this.expect(m, clientId);
           }
         }
         break;
@@ -399,6 +428,32 @@ export class TelemetryHub {
   }
 
   private dropClientsOf(serverId: string): void {
-    for (const [id, c] of this.clients) if (c.serverId === serverId) this.clients.delete(id);
+    for (const c of [...this.clients.values()]) if (c.serverId === serverId) this.removeClient(c);
+  }
+
+  /** A client connected (a socket id seen again replaces its old record, rooms included). */
+  private addClient(c: ClientView): void {
+    const old = this.clients.get(c.socketId);
+    if (old) this.removeClient(old);
+    this.clients.set(c.socketId, c);
+    for (const room of c.rooms) this.memberSet(room).add(c);
+  }
+
+  private removeClient(c: ClientView): void {
+    this.clients.delete(c.socketId);
+    for (const room of c.rooms) {
+      const set = this.members.get(room);
+      set?.delete(c);
+      if (set?.size === 0) this.members.delete(room);
+    }
+  }
+
+  private memberSet(room: string): Set<ClientView> {
+    let set = this.members.get(room);
+    if (!set) {
+      set = new Set();
+      this.members.set(room, set);
+    }
+    return set;
   }
 }
