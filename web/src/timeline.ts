@@ -8,6 +8,14 @@ import type { TelemetryEvent } from '../../server/lab/telemetry/events.ts';
 import { TelemetryHub, type HubSnapshot } from '../../server/lab/telemetry/hub.ts';
 
 const MAX_LOG = 20_000;
+/**
+ * Events folded into the base at a time once the log is full. Small on
+ * purpose: the base hub takes them as the live hub took them (one publish
+ * each), so the work is spread evenly instead of one long frame every
+ * 10,000 events (measured: a 6.9 s frame at 10,000 clients when the whole
+ * base was rebuilt from a snapshot at once).
+ */
+const FOLD_CHUNK = 500;
 
 export type Mode = 'live' | 'paused' | 'replay';
 
@@ -15,7 +23,8 @@ export class Timeline {
   hub = new TelemetryHub();
   mode: Mode = 'live';
   speed = 1;
-  private base: HubSnapshot = new TelemetryHub().snapshot();
+  /** The state before log[0]: the events dropped from the log, folded. */
+  private base = new TelemetryHub();
   readonly log: TelemetryEvent[] = [];
   /** Events applied to `hub`: log[0 .. cursor). */
   cursor = 0;
@@ -30,7 +39,7 @@ export class Timeline {
 
   reset(snapshot: HubSnapshot): void {
     this.stopTimer();
-    this.base = snapshot;
+    this.base = TelemetryHub.fromSnapshot(snapshot);
     this.log.length = 0;
     this.cursor = 0;
     this.hub = TelemetryHub.fromSnapshot(snapshot);
@@ -88,7 +97,7 @@ export class Timeline {
     if (this.mode === 'live' || this.mode === 'replay') this.pause();
     const target = Math.max(0, Math.min(index, this.log.length));
     if (target < this.cursor) {
-      this.hub = TelemetryHub.fromSnapshot(this.base);
+      this.hub = TelemetryHub.fromSnapshot(this.base.snapshot());
       this.cursor = 0;
     }
     while (this.cursor < target) this.applyNext(false);
@@ -104,16 +113,14 @@ export class Timeline {
 
   /** Fold the oldest events into the base, so memory stays bounded. */
   private compact(): void {
-    const drop = this.log.length - MAX_LOG / 2;
-    const folded = TelemetryHub.fromSnapshot(this.base);
-    for (const e of this.log.slice(0, drop)) folded.publish(e);
-    this.base = folded.snapshot();
+    const drop = Math.min(FOLD_CHUNK, this.log.length);
+    for (let i = 0; i < drop; i++) this.base.publish(this.log[i]!);
     this.log.splice(0, drop);
     if (this.cursor >= drop) {
       this.cursor -= drop;
     } else {
       // The view was paused further back than we keep: it jumps to the oldest kept moment.
-      this.hub = TelemetryHub.fromSnapshot(this.base);
+      this.hub = TelemetryHub.fromSnapshot(this.base.snapshot());
       this.cursor = 0;
       this.changed();
     }
