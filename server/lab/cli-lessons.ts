@@ -78,7 +78,7 @@ export async function lessonCommand(
       return 0;
     }
     case 'predict':
-      return predict(pick(), args, callLab);
+      return predict(pick(), args, callLab, progress);
     case 'solution': {
       const lesson = pick();
       const passed = progress.passed.includes(lesson.id);
@@ -195,13 +195,22 @@ export function completion(catalog: LessonCatalog, lesson: Lesson): string {
   return `★ Lesson ${lesson.number} complete. ${lesson.summary}\n${next}`;
 }
 
-async function predict(lesson: Lesson, args: string[], callLab: CallLab): Promise<number> {
-  if (lesson.predictions.length === 0) {
+async function predict(lesson: Lesson, args: string[], callLab: CallLab, progress: Progress): Promise<number> {
+  const all = lesson.predictions;
+  if (all.length === 0) {
     console.log(`Lesson ${lesson.number} asks for no prediction.`);
     return 0;
   }
-  const wanted = args.find((a) => !a.startsWith('--') && lesson.predictions.some((p) => p.id === a));
-  const prediction = lesson.predictions.find((p) => p.id === wanted) ?? lesson.predictions[0]!;
+  const wanted = args.find((a) => !a.startsWith('--') && all.some((p) => p.id === a));
+  // Without a question named: the first one not answered yet.
+  const answered = progress.predictions[lesson.id] ?? {};
+  const prediction = all.find((p) => p.id === wanted) ?? all.find((p) => !answered[p.id]) ?? all[0]!;
+  const k = all.indexOf(prediction) + 1;
+  if (all.length > 1)
+    console.log(
+      `Question ${k} of ${all.length}${answered[prediction.id] ? ' (answered before; again)' : ''}. ` +
+        `Another: npm run lab -- predict ${lesson.number} <${all.map((p) => p.id).join('|')}>`,
+    );
   console.log(`Predict: ${prediction.question}`);
   prediction.choices.forEach((c, i) => {
     console.log(`  ${i + 1}) ${c.text}`);
@@ -212,7 +221,7 @@ async function predict(lesson: Lesson, args: string[], callLab: CallLab): Promis
     if (!process.stdin.isTTY)
       throw new LabError(
         'which answer?',
-        `npm run lab -- predict ${lesson.number} --choice <1-${prediction.choices.length}>`,
+        `npm run lab -- predict ${lesson.number}${all.length > 1 ? ` ${prediction.id}` : ''} --choice <1-${prediction.choices.length}>`,
       );
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     choice = Number((await rl.question('Your answer (number): ')).trim());

@@ -13,7 +13,7 @@ import { type CheckResult, runChecks } from './checks/runner.ts';
 import { ControlPlane } from './control-plane.ts';
 import { Crowd } from './crowd.ts';
 import { LabError } from './errors.ts';
-import { putInPlace } from './exercises.ts';
+import { putInPlace, startOf } from './exercises.ts';
 import { type ClientOptions, Fleet, type FleetTarget } from './fleet.ts';
 import { runLearnerTests } from './learner-tests.ts';
 import { type Lesson, LessonCatalog } from './lessons.ts';
@@ -318,6 +318,18 @@ export class Lab {
     const check = lesson.checks.find((c) => c.id === prediction.check)!;
     // Measured in the stage the question is about: its own, else the lesson's first.
     const stageId = prediction.stage ?? lesson.begin;
+    // A question about the lesson's start is measured on the start files; once
+    // the learner has changed them, a measurement would answer another question.
+    if (stageId === lesson.begin) {
+      const changed = lesson.exercise.files.filter(
+        (f) => this.sources.read(f.path).trimEnd() !== startOf(f, this.sources).trimEnd(),
+      );
+      if (changed.length > 0)
+        throw new LabError(
+          `this question is about the lesson's start, and you have already changed ${changed.map((f) => f.path).join(', ')}`,
+          `predict before you edit; to predict now, \`npm run lab -- reset ${lesson.number}\` puts the start files back (your version is saved first)`,
+        );
+    }
     if (stageId !== this.stage.id) await this.setStage(stageId);
     const [result] = await runChecks({ ...lesson, checks: [check] }, this.checkHost());
     const graded = gradePrediction(prediction, body.choice, result!);
@@ -354,6 +366,7 @@ export class Lab {
         }),
       fault: (req) => this.fault(req),
       nginxErrors: () => nginxErrorTail(this.settings.runDir),
+      nginxErrorsSinceConfig: () => this.reconciler.nginxLogSinceConfig?.() ?? nginxErrorTail(this.settings.runDir),
       nginxErrorsFromNow: () => nginxErrorsFromNow(this.settings.runDir),
       crowd: (count, opts) =>
         Crowd.start(this.fleetTarget(this.stage), count, {

@@ -38,10 +38,13 @@ export function gradePrediction(prediction: Prediction, choice: number, result: 
   const correct = prediction.choices.filter((c) => matches(c.when, measured)).map((c) => c.text);
   const right = matches(prediction.choices[choice]!.when, measured);
   const verdict = right ? 'Right' : `Not this time: the answer was "${correct[0] ?? 'none of these'}"`;
+  // Lead with the answer in the question's own words; the raw figure and the
+  // check's line follow as evidence (ids like "nginx-open-files" mean little on their own).
+  const seen = correct[0] ? `"${correct[0]}" (${prediction.measure} = ${String(measured)})` : String(measured);
   return {
     right,
     measured,
     correct,
-    summary: `You said: "${picked}". Measured: ${prediction.measure} = ${String(measured)} (${result.detail}). ${verdict}. ${prediction.explain}`,
+    summary: `You said: "${picked}". ${verdict}. The lab measured: ${seen}. ${prediction.explain} The check said: ${result.detail}`,
   };
 }

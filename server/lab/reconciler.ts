@@ -15,7 +15,14 @@ import { isAlive, waitFor } from './processes.ts';
 import type { RunState } from './run-state.ts';
 import { chatApps, type InstanceEnv, type Pm2App } from './services/ecosystem.ts';
 import { PM2_DEFAULT_KILL_TIMEOUT, type Pm2, type Pm2Process } from './services/pm2.ts';
-import { reloadNginx, renderNginxConfig, startNginx, stopNginx, writeAndTest } from './services/nginx.ts';
+import {
+  nginxErrorsFromNow,
+  reloadNginx,
+  renderNginxConfig,
+  startNginx,
+  stopNginx,
+  writeAndTest,
+} from './services/nginx.ts';
 import { isOurRedis, redisNumSub, redisPing, startRedis, stopRedis } from './services/redis.ts';
 import { instancePort, repoRoot, serverIdOf, type LabSettings } from './settings.ts';
 import type { Sources } from './sources.ts';
@@ -50,6 +57,8 @@ export class Reconciler {
   telemetry = true;
   /** The config generation nginx serves (null: not started by this lab process). */
   private nginxGeneration: string | null = null;
+  /** nginx's error log since its config last changed (start or reload): where it warns about its limits. */
+  nginxLogSinceConfig: (() => string[]) | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -401,6 +410,7 @@ export class Reconciler {
 
     this.progress(`nginx: ${state.nginx ? 'reloading' : 'starting'} (${stage.loadBalancer})`);
     await writeAndTest(bin, settings.runDir, config);
+    this.nginxLogSinceConfig = nginxErrorsFromNow(settings.runDir);
     if (state.nginx) {
       await reloadNginx(state.nginx.pid, settings.runDir, state.nginx.port, config.generation);
       report.push(`nginx: reload (${stage.loadBalancer})`);

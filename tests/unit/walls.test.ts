@@ -29,6 +29,16 @@ describe('nameTheWall', () => {
     assert.match(wall!.line, /"25000 worker_connections exceed open file resource limit: 20000"/);
   });
 
+  test('nginx that could not raise its own limit says so, not an older warning', () => {
+    // As the playtest saw it: worker_rlimit_nofile 30000 above the hard limit of 20000.
+    const refused =
+      '2026/12/02 16:45:53 [alert] 15012#15012: setrlimit(RLIMIT_NOFILE, 30000) failed (1: Operation not permitted)';
+    const wall = nameTheWall({ nginxDuring: [noFiles], nginxBefore: [refused], clientErrors: {} });
+    assert.equal(wall?.id, 'nginx-open-files');
+    assert.match(wall!.line, /could not raise its limit: "setrlimit\(RLIMIT_NOFILE, 30000\) failed/);
+    assert.match(wall!.line, /hard limit/);
+  });
+
   test("an instance's refusal names maxConnections; EMFILE in the clients names their own limit", () => {
     const full = nameTheWall({ nginxDuring: [], nginxBefore: [], clientErrors: { 's2 is full (20 connections)': 9 } });
     assert.equal(full?.id, 'instance-max-connections');

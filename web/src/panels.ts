@@ -214,12 +214,13 @@ export async function lessonPanel(root: HTMLElement, run: Runner): Promise<Lesso
         : []),
     );
     predictions.replaceChildren(
-      ...l.predictions.map((p) => {
+      ...l.predictions.map((p, i, all) => {
         const verdict = el('p', { class: 'verdict', 'data-testid': `prediction-${p.id}` });
+        const label = all.length > 1 ? `Predict (${i + 1} of ${all.length}): ` : 'Predict first: ';
         return el(
           'div',
           { class: 'prediction' },
-          el('p', {}, el('strong', {}, 'Predict first: '), p.question),
+          el('p', {}, el('strong', {}, label), p.question),
           el(
             'div',
             { class: 'group' },

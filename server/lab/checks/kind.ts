@@ -29,6 +29,8 @@ export interface CheckHost {
   nginxErrors(): string[];
   /** nginx's error log from now on: the returned function gives the lines written since. */
   nginxErrorsFromNow(): () => string[];
+  /** nginx's error log since its config last changed (its start-up warnings about its limits), else its tail. */
+  nginxErrorsSinceConfig(): string[];
   /** Many idle clients in worker processes, keeping only counts (capacity checks). Close it when done. */
   crowd(count: number, opts?: Pick<CrowdOptions, 'timeoutMs' | 'stopAfterFailures'>): Promise<Crowd>;
   /** Resolves once nginx routes to every instance again after the last one (re)started. */

@@ -42,9 +42,13 @@ export function nameTheWall(e: WallEvidence): Wall | null {
   const nginxFiles = lastMatch(e.nginxDuring, /Too many open files/);
   if (nginxFiles) {
     // Why a worker ran out of files: it was told it may hold more connections than files.
-    const warned =
-      lastMatch(e.nginxBefore, /exceed open file resource limit/) ??
-      lastMatch(e.nginxBefore, /setrlimit\(RLIMIT_NOFILE/);
+    const refused = lastMatch(e.nginxBefore, /setrlimit\(RLIMIT_NOFILE/);
+    if (refused)
+      return {
+        id: 'nginx-open-files',
+        line: `nginx's open-files limit: "${nginxMessage(nginxFiles)}" (at start it could not raise its limit: "${nginxMessage(refused)}") — worker_rlimit_nofile cannot go above the system's hard limit (ulimit -Hn), so a worker keeps that many files at most`,
+      };
+    const warned = lastMatch(e.nginxBefore, /exceed open file resource limit/);
     return {
       id: 'nginx-open-files',
       line: `nginx's open-files limit: "${nginxMessage(nginxFiles)}"${warned ? ` (it warned at start: "${nginxMessage(warned)}")` : ''} — a worker's worker_connections must fit in its worker_rlimit_nofile, which the system's hard limit caps`,

@@ -32,6 +32,8 @@ export default defineCheck({
     const heaps = async (): Promise<Map<string, { heap: number; connections: number }>> => {
       const out = new Map<string, { heap: number; connections: number }>();
       for (const i of instances) {
+        // Twice: the first collection can leave garbage that only a second one frees.
+        await getMemory(i.port, { gc: true, timeoutMs: 10_000 });
         const m = await getMemory(i.port, { gc: true, timeoutMs: 10_000 });
         if (m) out.set(i.serverId, { heap: m.heapUsed, connections: m.connections });
       }
@@ -39,7 +41,8 @@ export default defineCheck({
     };
     const before = await heaps();
     const nginxSince = host.nginxErrorsFromNow();
-    const nginxBefore = host.nginxErrors();
+    // Only what nginx said about the config it runs now, not about an earlier one.
+    const nginxBefore = host.nginxErrorsSinceConfig();
     const crowd = await host.crowd(n, { stopAfterFailures: p.stopAfterFailures });
     try {
       // Let the last upgrades settle and late drops (nginx reusing connections) show.
@@ -52,7 +55,7 @@ export default defineCheck({
       for (const [id, a] of after) {
         const b = before.get(id);
         const added = b ? a.connections - b.connections : 0;
-        if (!b || added < 10) continue; // too few on this instance to say anything
+        if (!b || added < 30) continue; // too few on this instance to say anything
         perConn.push((a.heap - b.heap) / added);
       }
       const kb = perConn.length > 0 ? perConn.reduce((x, y) => x + y, 0) / perConn.length / 1024 : null;
