@@ -24,6 +24,15 @@ export function buildServer(sources: Sources): Promise<string> {
   return bundle(sources, 'server/app/main.ts', 'server');
 }
 
+/**
+ * Bundle the bench's bare Socket.IO server (a stage with `server: "bare"`),
+ * exactly as the app is bundled, so both start the same way under PM2. Its
+ * name starts with "server-" too: the lab recognises it by INSTANCE_MARKER.
+ */
+export function buildBareServer(sources: Sources): Promise<string> {
+  return bundle(sources, 'tests/bench/bare/server.ts', 'server-bare');
+}
+
 /** Bundle the probe the lab preloads into every instance (node --import). */
 export function buildInstrument(sources: Sources): Promise<string> {
   return bundle(sources, 'server/lab/telemetry/preload.ts', 'instrument');

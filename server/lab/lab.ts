@@ -76,8 +76,17 @@ export class Lab {
     });
   }
 
-  /** Start a lab in `stageId`. Cleans up after a lab that crashed in the same run directory. */
-  static async up(settings: LabSettings, stageId: string, onProgress?: (line: string) => void): Promise<Lab> {
+  /**
+   * Start a lab in `stageId`. Cleans up after a lab that crashed in the same run directory.
+   * `telemetry: false` starts the instances without reporting (npm run bench), instead of
+   * starting them reporting and restarting them at once to stop it.
+   */
+  static async up(
+    settings: LabSettings,
+    stageId: string,
+    onProgress?: (line: string) => void,
+    opts: { telemetry?: boolean } = {},
+  ): Promise<Lab> {
     const catalog = LessonCatalog.load(settings.lessonsDir);
     const stage = catalog.stage(stageId); // an unknown stage fails before anything starts
     const sources = new Sources(settings.sources, catalog.exerciseFiles());
@@ -121,6 +130,7 @@ export class Lab {
       telemetryUrl: `http://127.0.0.1:${settings.ports.ui}/telemetry`,
       sources,
     });
+    reconciler.telemetry = opts.telemetry ?? true;
     let lab: Lab | undefined;
     const need = (): Lab => {
       if (!lab) throw new LabError('the lab is still starting; try again in a moment');

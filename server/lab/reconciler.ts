@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENV, toEnv } from '../app/config.ts';
-import { buildInstrument, buildServer } from './build.ts';
+import { buildBareServer, buildInstrument, buildServer } from './build.ts';
 import { LabError } from './errors.ts';
 import { assertPortFree } from './ports.ts';
 import { getHealth } from './health.ts';
@@ -235,13 +235,21 @@ export class Reconciler {
    */
   async desiredApps(stage: Stage): Promise<Pm2App[]> {
     const { sources } = this.deps;
+    const bare = stage.server === 'bare';
     // Built afresh each time: an edit to server/app changes the bundle, so the spec.
-    const [script, probe] = await Promise.all([buildServer(sources), buildInstrument(sources)]);
+    // A bare server gets no probe: it is the baseline without any lab code.
+    const [script, probe] = await Promise.all([
+      bare ? buildBareServer(sources) : buildServer(sources),
+      bare ? null : buildInstrument(sources),
+    ]);
     const apps = chatApps(sources, { instances: stage.instances, script, envOf: (i) => this.instanceEnv(stage, i) });
     for (const app of apps) {
       const own = typeof app.node_args === 'string' ? app.node_args.split(' ').filter(Boolean) : (app.node_args ?? []);
       // --expose-gc: the probe's /lab/memory?gc=1 measures live data only (npm run bench, lesson 13).
-      app.node_args = [...own, '--enable-source-maps', '--expose-gc', '--import', probe];
+      // The bare server answers /lab/memory itself, and goes without source maps (they are for learners' stack traces).
+      app.node_args = probe
+        ? [...own, '--enable-source-maps', '--expose-gc', '--import', probe]
+        : [...own, '--expose-gc'];
       app.cwd = repoRoot;
       app.interpreter = process.execPath;
       app.autorestart = true;
@@ -274,7 +282,9 @@ export class Reconciler {
         corsOrigins: [`http://127.0.0.1:${settings.ports.ui}`, `http://localhost:${settings.ports.ui}`],
         ...perStage,
       }),
-      ...(this.telemetry ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token } : {}),
+      ...(this.telemetry && stage.server === 'app'
+        ? { LAB_TELEMETRY_URL: this.deps.telemetryUrl, LAB_TELEMETRY_TOKEN: state.token }
+        : {}),
       // Named again so the type says they are there (the settings table names them SERVER_ID and PORT).
       [ENV.serverId]: serverId,
       [ENV.port]: String(port),

@@ -14,6 +14,14 @@ import { formatIssue } from './schema-errors.ts';
 export const LOAD_BALANCERS = ['none', 'round-robin', 'ip-hash', 'hash-consistent', 'cookie'] as const;
 export type LoadBalancer = (typeof LOAD_BALANCERS)[number];
 
+/**
+ * What the instances run: the learner's app with the lab's probe preloaded,
+ * or a bare Socket.IO server with no lab code at all (the baseline that
+ * `npm run bench` measures the lab against, in the same run).
+ */
+export const STAGE_SERVERS = ['app', 'bare'] as const;
+export type StageServer = (typeof STAGE_SERVERS)[number];
+
 /** What the lab itself sets up for a stage (the rest goes to every instance). */
 const LAB_FIELDS = {
   instances: z.number().int().min(1).max(9).default(3).describe('How many chat instances (s1, s2, …) PM2 runs'),
@@ -25,6 +33,13 @@ const LAB_FIELDS = {
         'nginx/upstream/<loadBalancer>.conf',
     ),
   redis: z.boolean().default(false).describe('Run Redis even when no adapter needs it'),
+  server: z
+    .enum(STAGE_SERVERS)
+    .default('app')
+    .describe(
+      'What the instances run: app (server/app, with the lab probe) or bare (tests/bench/bare/server.ts: ' +
+        'a minimal Socket.IO server with no lab code, the baseline of npm run bench)',
+    ),
 };
 
 type AppStageFields = { [K in keyof typeof PER_STAGE]: (typeof PER_STAGE)[K]['schema'] };

@@ -7,12 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { findBinary } from '../../server/lab/binaries.ts';
 import type { LabSettings } from '../../server/lab/settings.ts';
-import { BASELINE } from './baseline.ts';
 import { BenchContext, benchSettings, removeDir, writeBenchLessons } from './context.ts';
+import { COURSE_FACTS, GOALS } from './goals.ts';
 import { DEFAULTS, type BenchOptions } from './options.ts';
 import type { BenchReport } from './results.ts';
 import { capacityWorkload } from './capacity.ts';
 import { viewWorkload } from './view.ts';
+import { compareWithBare } from './vs-bare.ts';
 import { fanoutWorkload, latencyWorkload, memoryWorkload, startupWorkload, telemetryWorkload } from './workloads.ts';
 
 export { Aborted } from './context.ts';
@@ -32,12 +33,14 @@ export interface RunHooks {
 export function estimateSeconds(o: BenchOptions): number {
   const per = o.warmupSeconds + o.seconds + 0.3;
   let s = 0;
-  if (o.only.includes('startup')) s += o.coldStarts * 3.5 + o.switches * 2.4;
-  if (o.only.includes('latency')) s += 2 + o.configs.length * (1.6 + o.rates.length * per);
-  if (o.only.includes('fanout')) s += 1.5 + per;
+  // Start-up, fan-out and memory run twice: the lab, then the bare server.
+  if (o.only.includes('startup')) s += 2 * (o.coldStarts * 3.5 + o.switches * 2.4);
+  const configs = new Set([...o.configs, 'bare']).size;
+  if (o.only.includes('latency')) s += 2 + configs * (1.6 + o.rates.length * per);
+  if (o.only.includes('fanout')) s += 2 * (1.5 + per);
   if (o.only.includes('telemetry')) s += o.rounds * 2 * (1.5 + 2 * (per + 0.3));
   if (o.only.includes('view')) s += 12 + o.viewClients / 400 + o.seconds;
-  if (o.only.includes('memory')) s += 1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5;
+  if (o.only.includes('memory')) s += 2 * (1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5);
   if (o.only.includes('capacity')) s += 6 + o.capacity / 700 + Math.max(3, o.seconds) + 2 + (o.kill ? 2 * 6 : 0);
   return Math.round(s);
 }
@@ -64,7 +67,11 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     telemetry: null,
     capacity: [],
     view: null,
-    baseline: BASELINE,
+    bareMemory: null,
+    bareStartup: null,
+    vsBare: [],
+    goals: GOALS,
+    courseFacts: COURSE_FACTS,
   };
   ctx.progress(
     `bench: ${opts.only.join(', ')} (about ${estimateSeconds(opts)} s); ports from ${base.ports.ui}, run dir ${base.runDir}`,
@@ -72,15 +79,25 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
 
   let failure: unknown = null;
   try {
-    // Ordered so the shared lab changes stage as seldom as possible.
-    if (opts.only.includes('startup')) report.startup = await startupWorkload(ctx, opts);
+    // Ordered so the shared lab changes stage as seldom as possible. Each
+    // workload also measures the bare server, the baseline of every figure.
+    if (opts.only.includes('startup')) {
+      const { lab, bare } = await startupWorkload(ctx, opts);
+      report.startup = lab;
+      report.bareStartup = bare;
+    }
     if (opts.only.includes('latency')) report.latency = await latencyWorkload(ctx, opts);
-    if (opts.only.includes('fanout')) report.fanout = [await fanoutWorkload(ctx, opts)];
+    if (opts.only.includes('fanout'))
+      report.fanout = [await fanoutWorkload(ctx, opts, 'bare'), await fanoutWorkload(ctx, opts, 'nginx-redis')];
     if (opts.only.includes('telemetry')) report.telemetry = await telemetryWorkload(ctx, opts);
-    if (opts.only.includes('memory')) report.memory = await memoryWorkload(ctx, opts);
+    if (opts.only.includes('memory')) {
+      report.memory = await memoryWorkload(ctx, opts, 'direct-redis');
+      report.bareMemory = await memoryWorkload(ctx, opts, 'bare');
+    }
     if (opts.only.includes('capacity')) report.capacity.push(await capacityWorkload(ctx, opts));
     if (opts.only.includes('view'))
       report.view = await viewWorkload(ctx, opts.viewClients, opts.seconds, path.join(opts.outDir, 'view.png'));
+    report.vsBare = compareWithBare(report);
   } catch (err) {
     failure = err;
   } finally {

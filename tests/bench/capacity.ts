@@ -1,4 +1,4 @@
-// f. Capacity at scale: ramp to N live WebSocket clients through nginx
+// g. Capacity at scale: ramp to N live WebSocket clients through nginx
 // (10,000 by default), then measure what they cost and what they do, then
 // kill -9 the busiest instance and watch its clients come back.
 //
@@ -46,12 +46,6 @@ export const JITTERS = [0.5, 0] as const;
 const KILL_WINDOW_MS = 30_000;
 /** Reconnect histogram bins. */
 const BIN_MS = 100;
-
-/** What the course texts this lab teaches from claim, to set the measurements next to. */
-export const COURSE_TEXTS = {
-  kbPerConnection: [10, 50] as [number, number],
-  connectionsOn2Cores: [20_000, 40_000] as [number, number],
-};
 
 export interface CapacityRamp {
   target: number;

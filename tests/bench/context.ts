@@ -56,6 +56,24 @@ export const BENCH_STAGES = [
     adapter: 'redis',
     ...UNLIMITED,
   },
+  // The baseline: the same stack as "scaled" and "ip-hash", running the bare
+  // server (tests/bench/bare/server.ts) instead of the app and its probe.
+  {
+    id: 'bare',
+    title: 'bench baseline: bare server, nginx ip_hash, Redis adapter',
+    instances: 3,
+    loadBalancer: 'ip-hash',
+    adapter: 'redis',
+    server: 'bare',
+  },
+  {
+    id: 'bare-ip-hash',
+    title: 'bench baseline: bare server, nginx ip_hash, no adapter',
+    instances: 3,
+    loadBalancer: 'ip-hash',
+    adapter: 'none',
+    server: 'bare',
+  },
 ] as const;
 
 export interface BenchConfig {
@@ -83,6 +101,8 @@ export const CONFIGS: Record<ConfigId, BenchConfig> = {
     via: 'direct',
     instances: 3,
   },
+  // The baseline every figure is compared with (the counterpart of nginx-redis).
+  bare: { id: 'bare', stage: 'bare', label: 'bare server, nginx ip_hash + Redis', via: 'nginx', instances: 3 },
 };
 
 /** A lessons folder with one lesson holding the bench stages ("start" and "scaled" must exist in any lab). */
@@ -163,9 +183,9 @@ export class BenchContext {
   }
 
   /** Start a lab (tracked, so it is always brought down). */
-  async up(stage: string): Promise<Lab> {
+  async up(stage: string, telemetry = true): Promise<Lab> {
     this.checkAbort();
-    const lab = await Lab.up(this.settings, stage);
+    const lab = await Lab.up(this.settings, stage, undefined, { telemetry });
     this.labs.add(lab);
     return lab;
   }
@@ -186,21 +206,30 @@ export class BenchContext {
     let lab = this.current;
     if (!lab) {
       const t = performance.now();
-      lab = this.current = await this.up(stage);
-      this.progress(`lab up in "${stage}" (${ms(t)})`);
+      lab = this.current = await this.up(stage, telemetry);
+      this.instancesFresh = true;
+      this.progress(`lab up in "${stage}", telemetry ${telemetry ? 'on' : 'off'} (${ms(t)})`);
+      return lab;
     }
     const t = performance.now();
+    let report: string[] = [];
     if (lab.currentStage.id !== stage) {
       // Both at once: one restart of the instances, not two.
       lab.reconciler.telemetry = telemetry;
-      await lab.setStage(stage);
+      report = await lab.setStage(stage);
       this.progress(`lab → "${stage}", telemetry ${telemetry ? 'on' : 'off'} (${ms(t)})`);
     } else if (lab.reconciler.telemetry !== telemetry) {
-      await lab.setTelemetry(telemetry);
+      report = await lab.setTelemetry(telemetry);
       this.progress(`telemetry ${telemetry ? 'on' : 'off'} (instances restarted, ${ms(t)})`);
     }
+    // The reconciler reports each instance it (re)started as "s1: start …" or "s1: restart (…)".
+    const started = report.filter((line) => /^s\d+: (re)?start/.test(line)).length;
+    this.instancesFresh = started >= Object.keys(lab.state.instancePids).length;
     return lab;
   }
+
+  /** Whether the last use() (re)started every instance: nothing has run on them since. */
+  instancesFresh = false;
 
   /** Bring every lab down; errors are collected, never thrown half-way. */
   async downAll(): Promise<void> {

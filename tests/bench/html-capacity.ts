@@ -2,7 +2,8 @@
 // here (connections over time; reconnects per 100 ms after the kill, jitter
 // on and off) plus the per-connection memory as bars.
 
-import { COURSE_TEXTS, type CapacityResult } from './capacity.ts';
+import type { CapacityResult } from './capacity.ts';
+import { COURSE_FACTS } from './goals.ts';
 import { barChart, esc, table } from './html.ts';
 import { cpuText, num } from './table.ts';
 
@@ -99,9 +100,9 @@ export function capacitySection(c: CapacityResult): string {
       ],
     })),
     band: {
-      from: COURSE_TEXTS.kbPerConnection[0],
-      to: COURSE_TEXTS.kbPerConnection[1],
-      label: `course texts: ${COURSE_TEXTS.kbPerConnection[0]}–${COURSE_TEXTS.kbPerConnection[1]} KB`,
+      from: COURSE_FACTS.ruleOfThumbKB[0],
+      to: COURSE_FACTS.ruleOfThumbKB[1],
+      label: `course texts: ${COURSE_FACTS.ruleOfThumbKB[0]}–${COURSE_FACTS.ruleOfThumbKB[1]} KB`,
     },
   });
   const reconnects = lineChart({
@@ -135,7 +136,7 @@ export function capacitySection(c: CapacityResult): string {
     ? `<p>Chat at that scale: ${ch.rooms} rooms of ${ch.roomSize}, one message per second per room for ${ch.seconds} s: ${ch.received.toLocaleString('en')} of ${ch.expected.toLocaleString('en')} deliveries (${ch.lost} lost). Latency from the intended send time p50 ${num(ch.latencyMs.p50)} ms, p99 ${num(ch.latencyMs.p99)} ms; across instances (through Redis) p50 ${num(ch.crossInstanceMs.p50)} ms, p99 ${num(ch.crossInstanceMs.p99)} ms. Redis: ${Math.round(ch.redisPublishPerSec)} PUBLISH/s, ${num(ch.redisPublishPerMessage)} per chat message (its own INFO commandstats). CPU (% of one core): ${esc(cpuText(ch.cpu))}. The bench process holds every client: its event-loop delay p99 was ${num(ch.clientLoopDelayP99Ms)} ms.</p>`
     : '';
   return (
-    `<h2>f. Capacity: ${c.ramp.target.toLocaleString('en')} live clients</h2>` +
+    `<h2>g. Capacity: ${c.ramp.target.toLocaleString('en')} live clients</h2>` +
     `<p>${esc(c.label)}. WebSocket clients from ${esc('127.x.y.1')} sources (ip_hash spreads them), connected ${c.ramps.length === 1 ? 'once' : 'twice (again before the second kill, so both kills start from the same spread)'}. ` +
     `Memory per connection = (after − before the ramp) ÷ connections gained, each after a forced GC. One simulated client cost the bench ${num(c.clientKB, 1)} KB of RSS.</p>` +
     ramps +
@@ -163,7 +164,7 @@ export function capacitySection(c: CapacityResult): string {
         : []),
     ]) +
     memory +
-    `<p>Mean: heap ${num(c.meanKB.heap, 1)} KB, RSS ${num(c.meanKB.rss, 1)} KB per connection. The course texts: ${COURSE_TEXTS.kbPerConnection[0]}–${COURSE_TEXTS.kbPerConnection[1]} KB per connection, ${COURSE_TEXTS.connectionsOn2Cores[0].toLocaleString('en')}–${COURSE_TEXTS.connectionsOn2Cores[1].toLocaleString('en')} connections on 2 cores.</p>` +
+    `<p>Mean: heap ${num(c.meanKB.heap, 1)} KB, RSS ${num(c.meanKB.rss, 1)} KB per connection. The course texts: ${COURSE_FACTS.ruleOfThumbKB[0]}–${COURSE_FACTS.ruleOfThumbKB[1]} KB per connection, ${COURSE_FACTS.connectionsOn2Cores[0].toLocaleString('en')}–${COURSE_FACTS.connectionsOn2Cores[1].toLocaleString('en')} connections on 2 cores.</p>` +
     chat +
     (c.kills.length ? reconnects + table(killRows) : '')
   );

@@ -5,6 +5,7 @@ import { capacitySection } from './html-capacity.ts';
 import type { BenchReport, ConfigId } from './results.ts';
 import { cpuText, num } from './table.ts';
 import { viewHtml } from './view.ts';
+import { bareLatencyAt, vsBareRows } from './vs-bare.ts';
 
 /** Chart axis labels (the tables carry the full names). */
 const SHORT: Record<ConfigId, string> = {
@@ -12,6 +13,7 @@ const SHORT: Record<ConfigId, string> = {
   'direct-redis': 'direct + Redis',
   'nginx-redis': 'nginx + Redis',
   streams: 'direct + Redis Streams',
+  bare: 'bare server (nginx + Redis)',
 };
 
 const COLORS = {
@@ -23,6 +25,8 @@ const COLORS = {
   off: '#3b7dd8',
   heap: '#2f6fdf',
   rss: '#7a5cc4',
+  met: '#2f8f46',
+  missed: '#c23b3b',
 };
 
 interface Bar {
@@ -39,7 +43,7 @@ interface ChartSpec {
   unit: string;
   groups: Group[];
   log?: boolean;
-  /** Horizontal reference lines (baseline figures). */
+  /** Horizontal reference lines (the bare server's figures). */
   refs?: { value: number; label: string }[];
   /** A shaded band, e.g. the 10–50 KB rule of thumb. */
   band?: { from: number; to: number; label: string };
@@ -161,7 +165,6 @@ export function table(rows: string[][]): string {
 }
 
 export function renderHtml(r: BenchReport): string {
-  const b = r.baseline;
   const sections: string[] = [];
 
   if (r.latency.length > 0) {
@@ -181,13 +184,7 @@ export function renderHtml(r: BenchReport): string {
             { label: 'max', value: l.latencyMs.max, color: COLORS.max },
           ],
         })),
-        refs:
-          rate === 500
-            ? [
-                { value: b.latency500.p50Ms, label: `baseline p50 ≈ ${b.latency500.p50Ms} ms (nginx + Redis)` },
-                { value: b.latency500.p99Ms, label: `baseline p99 ≈ ${b.latency500.p99Ms} ms` },
-              ]
-            : [],
+        refs: bareRefs(bareLatencyAt(r, rate)),
       });
     });
     const rows = [
@@ -227,13 +224,14 @@ export function renderHtml(r: BenchReport): string {
       ]);
     }
     sections.push(
-      `<h2>a. Cross-instance delivery latency</h2><p>Open loop: one sender, messages scheduled at fixed intended times; latency = receipt − intended send time, so stalls are never hidden. Receivers sit on instances other than the sender's (checked from each client's <code>welcome</code>). Baseline at 500 msg/s through nginx + Redis: p50 ≈ ${b.latency500.p50Ms} ms, p99 ≈ ${b.latency500.p99Ms} ms; one instance in memory p50 ${b.singleP50Ms} ms.</p>${charts.join('')}${table(rows)}`,
+      `<h2>a. Cross-instance delivery latency</h2><p>Open loop: one sender, messages scheduled at fixed intended times; latency = receipt − intended send time, so stalls are never hidden. Receivers sit on instances other than the sender's (checked from each client's <code>welcome</code>). Red dashed lines: the bare server's p50 and p99 at the same rate, in this run.</p>${charts.join('')}${table(rows)}`,
     );
   }
 
+  const bareFanout = r.fanout.find((f) => f.config === 'bare');
   for (const f of r.fanout) {
     sections.push(
-      `<h2>b. Fan-out throughput</h2><p>Closed loop: ${f.clients} clients in one room (${esc(
+      `<h2>b. Fan-out throughput: ${esc(f.label)}</h2><p>Closed loop: ${f.clients} clients in one room (${esc(
         Object.entries(f.spread)
           .map(([s, n]) => `${s}: ${n}`)
           .join(', '),
@@ -242,12 +240,10 @@ export function renderHtml(r: BenchReport): string {
           title: 'Deliveries per second',
           unit: 'deliveries/s',
           groups: [{ label: f.label, bars: [{ label: 'measured', value: f.deliveriesPerSec, color: COLORS.p50 }] }],
-          refs: [
-            {
-              value: b.fanoutDeliveriesPerSec,
-              label: `baseline ≈ ${b.fanoutDeliveriesPerSec.toLocaleString('en-US')}/s`,
-            },
-          ],
+          refs:
+            bareFanout && f !== bareFanout
+              ? [{ value: bareFanout.deliveriesPerSec, label: `bare server ${num(bareFanout.deliveriesPerSec, 0)}/s` }]
+              : [],
         }) +
         table([
           [
@@ -305,17 +301,14 @@ export function renderHtml(r: BenchReport): string {
           band: {
             from: mem.ruleOfThumbKB[0],
             to: mem.ruleOfThumbKB[1],
-            label: `rule of thumb ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB`,
+            label: `rule of thumb (course texts) ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB`,
           },
-          refs: [
-            {
-              value: b.memoryPerIdleConnectionKB.heap,
-              label: `baseline heap ≈ ${b.memoryPerIdleConnectionKB.heap} KB`,
-            },
-          ],
+          refs: r.bareMemory
+            ? [{ value: r.bareMemory.meanKB.heap, label: `bare server heap ${num(r.bareMemory.meanKB.heap, 1)} KB` }]
+            : [],
         }) +
         table(rows) +
-        `<p>Mean per connection: heap ${num(mem.meanKB.heap, 1)} KB, RSS ${num(mem.meanKB.rss, 1)} KB (baseline ≈ ${b.memoryPerIdleConnectionKB.heap} / ${b.memoryPerIdleConnectionKB.rss} KB)` +
+        `<p>Mean per connection: heap ${num(mem.meanKB.heap, 1)} KB, RSS ${num(mem.meanKB.rss, 1)} KB ${r.bareMemory ? ` (the bare server, measured the same way: heap ${num(r.bareMemory.meanKB.heap, 1)} KB, RSS ${num(r.bareMemory.meanKB.rss, 1)} KB)` : ''}` +
         (mem.marginalKB
           ? `; between the two highest levels (no start-up memory in it): heap ${num(mem.marginalKB.heap, 1)} KB, RSS ${num(mem.marginalKB.rss, 1)} KB`
           : '') +
@@ -340,13 +333,26 @@ export function renderHtml(r: BenchReport): string {
               bars: [{ label: 'switch', value: sw.ms, color: COLORS.p99 }],
             })),
           ],
-          refs: [{ value: b.coldStartMs.pm2, label: `baseline cold start ≈ ${b.coldStartMs.pm2} ms (PM2)` }],
+          refs: r.bareStartup
+            ? [
+                {
+                  value: Math.min(...r.bareStartup.coldStartMs),
+                  label: `bare cold start ${num(Math.min(...r.bareStartup.coldStartMs), 0)} ms`,
+                },
+              ]
+            : [],
         }) +
         table([
           ['what', 'ms'],
-          ...s.coldStartMs.map((v, i) => [`cold start ${i + 1} of "${s.stage}"`, num(v, 0)]),
-          ...s.switches.map((sw) => [`switch ${sw.from} → ${sw.to}`, num(sw.ms, 0)]),
-          ...s.downMs.map((v, i) => [`down ${i + 1}`, num(v, 0)]),
+          ...[s, r.bareStartup].flatMap((side) =>
+            side
+              ? [
+                  ...side.coldStartMs.map((v, i) => [`cold start ${i + 1} of "${side.stage}"`, num(v, 0)]),
+                  ...side.switches.map((sw) => [`switch ${sw.from} → ${sw.to}`, num(sw.ms, 0)]),
+                  ...side.downMs.map((v, i) => [`down ${i + 1} of "${side.stage}"`, num(v, 0)]),
+                ]
+              : [],
+          ),
         ]),
     );
   }
@@ -355,7 +361,7 @@ export function renderHtml(r: BenchReport): string {
     const t = r.telemetry;
     const phaseLabel = (i: number): string => `${i + 1}: ${t.phases[i]!.telemetry ? 'on' : 'off'}`;
     sections.push(
-      `<h2>e. The lab's own overhead: telemetry on vs off</h2><p>${esc(t.label)}. Phases alternate (on, off, on, off…); each starts on freshly restarted instances. Ratios are the mean of the "on" phases over the mean of the "off" phases: latency p50 <b>${ratioText(t.ratios.latencyP50)}</b>, p99 <b>${ratioText(t.ratios.latencyP99)}</b>, fan-out throughput <b>${ratioText(t.ratios.fanoutThroughput)}</b> (the goal: at most ${Math.round(b.telemetryMaxCost * 100)} % cost).</p>` +
+      `<h2>e. The lab's own overhead: telemetry on vs off</h2><p>${esc(t.label)}. Phases alternate (on, off, on, off…); each starts on freshly restarted instances. Ratios are the mean of the "on" phases over the mean of the "off" phases: latency p50 <b>${ratioText(t.ratios.latencyP50)}</b>, p99 <b>${ratioText(t.ratios.latencyP99)}</b>, fan-out throughput <b>${ratioText(t.ratios.fanoutThroughput)}</b> (the goal: at most ${Math.round(r.goals.telemetryMaxCost * 100)} % cost).</p>` +
         barChart({
           title: `Latency p50 / p99 at ${t.rate} msg/s`,
           unit: 'ms',
@@ -410,6 +416,7 @@ export function renderHtml(r: BenchReport): string {
     );
   }
 
+  if (r.vsBare.length > 0) sections.push(vsBareSection(r));
   for (const c of r.capacity) sections.push(capacitySection(c));
   if (r.view) sections.push(viewHtml(r.view, esc));
 
@@ -430,11 +437,43 @@ code { background: #f4f4f4; padding: 0 3px; } .meta { color: #555; }
 </style></head><body>
 <h1>Socket.IO scaling lab — bench</h1>
 <p class="meta">${esc(r.startedAt)} · ${Math.round(r.durationSeconds)} s · ${m.cpus} × ${esc(m.cpuModel)}, ${m.totalMemoryGiB} GiB · Node ${esc(m.node)} · Redis ${esc(m.redis ?? '?')} · nginx ${esc(m.nginx ?? '?')} · load average ${m.loadAverageAtStart.join(' ')} → ${m.loadAverageAtEnd.join(' ')}</p>
-<p>Every figure was measured on this machine in one run, on real labs (Redis, nginx, PM2 instances). Instances run without telemetry except in section e. CPU figures are % of one core over the measured window, per process; "bench" is the process running the clients and the lab itself. Red dashed lines are the bare-stack baseline from LAB-DESIGN §3.</p>
+<p>Every figure was measured on this machine in one run, on real labs (Redis, nginx, PM2 instances). Instances run without telemetry except in section e. CPU figures are % of one core over the measured window, per process; "bench" is the process running the clients and the lab itself. Red dashed lines are the bare server (<code>tests/bench/bare/server.ts</code>: no lab code, behind the same nginx and Redis, under the same PM2), measured in this run; section f compares every figure with it.</p>
 ${sections.join('\n')}
 <h2>Options</h2><pre>${esc(JSON.stringify(r.options, null, 2))}</pre>
 </body></html>
 `;
+}
+
+/** The bare server's p50 and p99 as reference lines of a latency chart. */
+function bareRefs(bare: ReturnType<typeof bareLatencyAt>): { value: number; label: string }[] {
+  if (!bare) return [];
+  return [
+    { value: bare.latencyMs.p50, label: `bare p50 ${num(bare.latencyMs.p50)} ms` },
+    { value: bare.latencyMs.p99, label: `bare p99 ${num(bare.latencyMs.p99)} ms` },
+  ];
+}
+
+function vsBareSection(r: BenchReport): string {
+  return (
+    `<h2>f. The lab against the bare server</h2><p>Every figure of the lab divided by the bare server's, both measured in this run. For times and memory, above ×1 means the lab costs more; for fan-out, below ×1 means it delivers less. The goals are those of issue 12.</p>` +
+    barChart({
+      title: 'Lab ÷ bare',
+      unit: '×',
+      // Numbered like the table's rows: the full names do not fit under the bars.
+      groups: r.vsBare.map((v, i) => ({
+        label: `#${i + 1}`,
+        bars: [
+          {
+            label: v.goal ? (v.goal.met ? 'goal met' : 'goal NOT met') : 'no goal',
+            value: v.ratio,
+            color: v.goal ? (v.goal.met ? COLORS.met : COLORS.missed) : COLORS.p50,
+          },
+        ],
+      })),
+      refs: [{ value: 1, label: 'bare = ×1' }],
+    }) +
+    table(vsBareRows(r.vsBare).map((row, i) => [i === 0 ? '#' : String(i), ...row]))
+  );
 }
 
 function ratioText(n: number): string {

@@ -2,16 +2,17 @@
 // terminal table and the HTML report are drawn from, and what the smoke test
 // checks. All times are milliseconds; CPU is % of one core.
 
-import type { BASELINE } from './baseline.ts';
 import type { CapacityResult } from './capacity.ts';
 import type { CpuUse } from './cpu.ts';
+import type { COURSE_FACTS, GOALS } from './goals.ts';
 import type { Percentiles } from './histogram.ts';
 import type { ViewResult } from './view.ts';
+import type { VsBare } from './vs-bare.ts';
 
 export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'capacity', 'view'] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 
-export const CONFIG_IDS = ['single', 'direct-redis', 'nginx-redis', 'streams'] as const;
+export const CONFIG_IDS = ['single', 'direct-redis', 'nginx-redis', 'streams', 'bare'] as const;
 export type ConfigId = (typeof CONFIG_IDS)[number];
 
 /** One open-loop run: one sender at a fixed rate, receivers on other instances. */
@@ -163,5 +164,11 @@ export interface BenchReport {
   capacity: CapacityResult[];
   /** f. The live view at scale (view.ts). */
   view: ViewResult | null;
-  baseline: typeof BASELINE;
+  /** The bare server's memory and start-up, measured in this run like the lab's (its latency and fan-out runs are in latency[] and fanout[], config "bare"). */
+  bareMemory: MemoryResult | null;
+  bareStartup: StartupResult | null;
+  /** Every lab figure as a ratio to the bare server's, with the goals it must meet (vs-bare.ts). */
+  vsBare: VsBare[];
+  goals: typeof GOALS;
+  courseFacts: typeof COURSE_FACTS;
 }

@@ -1,9 +1,9 @@
-// `npm run bench`: measure the lab on this machine and compare with the
-// bare-stack baseline (LAB-DESIGN §3). Progress lines while it runs, then a
+// `npm run bench`: measure the lab on this machine and compare it with a
+// bare Socket.IO server measured in the same run. Progress lines while it runs, then a
 // table; the JSON and HTML reports go to .lab/bench/.
 //
-//   npm run bench                                   everything (about 2–3 minutes)
-//   npm run bench -- --quick                        everything, shorter (about a minute)
+//   npm run bench                                   everything (about 3–4 minutes)
+//   npm run bench -- --quick                        everything, shorter (about 1½ minutes)
 //   npm run bench -- --only latency,fanout --seconds 5
 //   npm run bench -- --help
 //

@@ -1,10 +1,12 @@
-// The terminal report: one table per workload, the baseline (LAB-DESIGN §3)
-// next to the figures it compares with, and each process's CPU share.
+// The terminal report: one table per workload, the bare server measured in
+// the same run next to the figures it compares with, and each process's CPU share.
 
 import type { CpuUse } from './cpu.ts';
-import { COURSE_TEXTS, type CapacityResult } from './capacity.ts';
+import type { CapacityResult } from './capacity.ts';
+import { COURSE_FACTS } from './goals.ts';
 import type { BenchReport } from './results.ts';
 import { viewTableLines } from './view.ts';
+import { bareLatencyAt, slowestSwitchMs, times, vsBareRows } from './vs-bare.ts';
 
 type Align = 'l' | 'r';
 
@@ -34,7 +36,6 @@ export function cpuText(cpu: CpuUse[]): string {
 
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
-  const b = r.baseline;
   const m = r.machine;
   out.push(
     `Socket.IO scaling lab — bench, ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${Math.round(r.durationSeconds)} s`,
@@ -45,14 +46,13 @@ export function formatReport(r: BenchReport): string {
 
   if (r.latency.length > 0) {
     const rows: string[][] = [
-      ['configuration', 'rate/s', 'sent', 'lost', 'p50', 'p90', 'p99', 'max', 'lag p50', 'baseline', 'CPU %'],
+      ['configuration', 'rate/s', 'sent', 'lost', 'p50', 'p90', 'p99', 'max', 'lag p50', 'vs bare', 'CPU %'],
     ];
     for (const run of r.latency) {
-      let base = '';
-      if (run.config === 'nginx-redis' && run.rate === 500)
-        base = `p50 ≈ ${b.latency500.p50Ms}, p99 ≈ ${b.latency500.p99Ms}`;
-      if (run.config === 'single' && run.rate === 500) base = `p50 ${b.singleP50Ms}`;
-      if (run.config === 'nginx-redis' && run.rate === b.sustainedRate) base = `sustained ≈ ${b.sustainedRate}/s`;
+      const bare = run.config === 'bare' ? undefined : bareLatencyAt(r, run.rate);
+      const base = bare
+        ? `p50 ${times(run.latencyMs.p50 / bare.latencyMs.p50)}, p99 ${times(run.latencyMs.p99 / bare.latencyMs.p99)}`
+        : '';
       rows.push([
         run.label,
         String(run.rate),
@@ -78,7 +78,8 @@ export function formatReport(r: BenchReport): string {
     );
   }
 
-  for (const f of r.fanout) {
+  const bareFanout = r.fanout.find((f) => f.config === 'bare');
+  if (r.fanout.length > 0) {
     const rows = [
       [
         'configuration',
@@ -92,10 +93,10 @@ export function formatReport(r: BenchReport): string {
         'max',
         'all-members p99',
         'lost',
-        'baseline',
+        'vs bare',
         'CPU %',
       ],
-      [
+      ...r.fanout.map((f) => [
         f.label,
         String(f.clients),
         String(f.window),
@@ -109,9 +110,9 @@ export function formatReport(r: BenchReport): string {
         num(f.latencyMs.max),
         num(f.completionMs.p99),
         String(f.lost),
-        `≈ ${int(b.fanoutDeliveriesPerSec)}/s`,
+        bareFanout && f !== bareFanout ? times(f.deliveriesPerSec / bareFanout.deliveriesPerSec) : '',
         cpuText(f.cpu),
-      ],
+      ]),
     ];
     out.push('', 'b. Fan-out throughput — closed loop, one room, latency per delivery in ms');
     out.push(formatRows(rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
@@ -140,7 +141,7 @@ export function formatReport(r: BenchReport): string {
     const per = mem.perConnection.map((p) => `${p.serverId} ${num(p.heapKB, 1)} / ${num(p.rssKB, 1)}`).join(', ');
     out.push(
       `   per connection (heap / RSS, KB): ${per}; mean ${num(mem.meanKB.heap, 1)} / ${num(mem.meanKB.rss, 1)} KB` +
-        ` — baseline ≈ ${b.memoryPerIdleConnectionKB.heap} / ${b.memoryPerIdleConnectionKB.rss} KB; rule of thumb ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB` +
+        ` — rule of thumb (course texts) ${mem.ruleOfThumbKB[0]}–${mem.ruleOfThumbKB[1]} KB` +
         ` (${withinRule(mem.meanKB.rss, mem.ruleOfThumbKB)} for RSS)`,
       ...(mem.marginalKB
         ? [
@@ -148,26 +149,32 @@ export function formatReport(r: BenchReport): string {
           ]
         : []),
       `   CPU while connecting: ${cpuText(mem.cpuWhileConnecting)}`,
+      ...(r.bareMemory ? [bareMemoryLine(r.bareMemory, mem)] : []),
     );
   }
 
   if (r.startup) {
     const s = r.startup;
-    const rows: string[][] = [['what', 'runs, ms', 'min', 'baseline']];
-    rows.push([
-      `cold start "${s.stage}" (Lab.up until healthy)`,
-      s.coldStartMs.map((x) => int(x)).join(', '),
-      int(Math.min(...s.coldStartMs)),
-      `≈ ${int(b.coldStartMs.pm2)} (PM2), ≈ ${int(b.coldStartMs.plainNode)} (plain node)`,
-    ]);
-    const pairs = new Map<string, number[]>();
-    for (const sw of s.switches)
-      pairs.set(`switch ${sw.from} → ${sw.to}`, [...(pairs.get(`switch ${sw.from} → ${sw.to}`) ?? []), sw.ms]);
-    for (const [what, list] of pairs)
-      rows.push([what, list.map((x) => int(x)).join(', '), int(Math.min(...list)), 'README: ≈ 1,000–1,200']);
-    rows.push(['lab down', s.downMs.map((x) => int(x)).join(', '), int(Math.min(...s.downMs)), '']);
-    out.push('', 'd. Start-up (the first cold start also loads PM2 and esbuild into this process)');
-    out.push(formatRows(rows, ['l', 'r', 'r', 'l']));
+    const rows: string[][] = [['what', 'runs, ms', 'min', 'max']];
+    for (const side of [s, r.bareStartup]) {
+      if (!side) continue;
+      const line = (what: string, list: number[]): void => {
+        rows.push([what, list.map((x) => int(x)).join(', '), int(Math.min(...list)), int(Math.max(...list))]);
+      };
+      line(`cold start "${side.stage}" (Lab.up until healthy)`, side.coldStartMs);
+      const pairs = new Map<string, number[]>();
+      for (const sw of side.switches)
+        pairs.set(`switch ${sw.from} → ${sw.to}`, [...(pairs.get(`switch ${sw.from} → ${sw.to}`) ?? []), sw.ms]);
+      for (const [what, list] of pairs) line(what, list);
+      line(`down "${side.stage}"`, side.downMs);
+    }
+    out.push(
+      '',
+      'd. Start-up: the lab and the bare server, alternated (PM2 and esbuild are loaded into this process first)',
+    );
+    out.push(formatRows(rows, ['l', 'r', 'r', 'r']));
+    if (r.bareStartup?.switches.length && s.switches.length)
+      out.push(`   slowest switch: lab ${int(slowestSwitchMs(s))} ms, bare ${int(slowestSwitchMs(r.bareStartup))} ms`);
   }
 
   if (r.telemetry) {
@@ -205,11 +212,16 @@ export function formatReport(r: BenchReport): string {
       `e. The lab's own overhead — ${t.label}: latency at ${t.rate}/s and fan-out (${t.clients} clients, window ${t.window}), telemetry on and off alternated`,
     );
     out.push(formatRows(rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']));
-    const limit = 1 + b.telemetryMaxCost;
+    const limit = 1 + r.goals.telemetryMaxCost;
     out.push(
       `   on/off: latency p50 ${ratio(t.ratios.latencyP50)}, p99 ${ratio(t.ratios.latencyP99)}, fan-out throughput ${ratio(t.ratios.fanoutThroughput)}` +
-        ` — target: telemetry costs at most ${Math.round(b.telemetryMaxCost * 100)} % (p50 ≤ ×${limit.toFixed(2)}, throughput ≥ ×${(1 - b.telemetryMaxCost).toFixed(2)})`,
+        ` — target: telemetry costs at most ${Math.round(r.goals.telemetryMaxCost * 100)} % (p50 ≤ ×${limit.toFixed(2)}, throughput ≥ ×${(1 - r.goals.telemetryMaxCost).toFixed(2)})`,
     );
+  }
+
+  if (r.vsBare.length > 0) {
+    out.push('', 'f. The lab against the bare server (tests/bench/bare/server.ts), both measured in this run');
+    out.push(formatRows(vsBareRows(r.vsBare), ['l', 'l', 'r', 'r', 'r', 'l', 'l']));
   }
   for (const c of r.capacity) out.push('', ...capacityLines(c));
   if (r.view) out.push('', ...viewTableLines(r.view, cpuText));
@@ -223,7 +235,7 @@ function capacityLines(c: CapacityResult): string[] {
       .map(([s, n]) => `${s}:${n}`)
       .join(' ');
   out.push(
-    `f. Capacity — ${c.label}: ${int(c.ramp.target)} WebSocket clients through nginx, then chat in rooms of ${c.chat?.roomSize ?? '–'} at 1 message/s per room, then kill -9 of the busiest instance`,
+    `g. Capacity — ${c.label}: ${int(c.ramp.target)} WebSocket clients through nginx, then chat in rooms of ${c.chat?.roomSize ?? '–'} at 1 message/s per room, then kill -9 of the busiest instance`,
   );
   const rows: string[][] = [['ramp', 'connected', 'failed', 'seconds', 'per second', 'spread']];
   for (const [i, ramp] of c.ramps.entries())
@@ -235,7 +247,6 @@ function capacityLines(c: CapacityResult): string[] {
       int(ramp.perSecond),
       spread(ramp.spread),
     ]);
-  out.push(formatRows(rows, ['l', 'r', 'r', 'r', 'r', 'l']));
   if (c.polling)
     rows.push([
       'long-polling, on top',
@@ -245,13 +256,14 @@ function capacityLines(c: CapacityResult): string[] {
       int(c.polling.perSecond),
       spread(c.polling.spread),
     ]);
+  out.push(formatRows(rows, ['l', 'r', 'r', 'r', 'r', 'l']));
   for (const ramp of [...c.ramps, ...(c.polling ? [c.polling] : [])])
     if (ramp.errors.length) out.push(`   failures: ${ramp.errors.join('; ')}`);
   const per = c.perConnection.map((p) => `${p.serverId} ${num(p.heapKB, 1)} / ${num(p.rssKB, 1)}`).join(', ');
   out.push(
     `   per connection after GC (heap / RSS, KB): ${per}; mean ${num(c.meanKB.heap, 1)} / ${num(c.meanKB.rss, 1)} KB` +
-      ` — course texts: ${COURSE_TEXTS.kbPerConnection[0]}–${COURSE_TEXTS.kbPerConnection[1]} KB per connection, ` +
-      `${int(COURSE_TEXTS.connectionsOn2Cores[0])}–${int(COURSE_TEXTS.connectionsOn2Cores[1])} connections on 2 cores`,
+      ` — course texts: ${COURSE_FACTS.ruleOfThumbKB[0]}–${COURSE_FACTS.ruleOfThumbKB[1]} KB per connection, ` +
+      `${int(COURSE_FACTS.connectionsOn2Cores[0])}–${int(COURSE_FACTS.connectionsOn2Cores[1])} connections on 2 cores`,
     `   one simulated client costs the bench ${num(c.clientKB, 1)} KB of RSS (socket.io-client, WebSocket only)`,
   );
   if (c.chat) {
@@ -284,6 +296,13 @@ function capacityLines(c: CapacityResult): string[] {
     out.push("   times in ms from the kill to each client's welcome from an instance again");
   }
   return out;
+}
+
+function bareMemoryLine(bare: NonNullable<BenchReport['bareMemory']>, lab: NonNullable<BenchReport['memory']>): string {
+  return (
+    `   bare server, measured the same way: ${num(bare.meanKB.heap, 1)} KB heap, ${num(bare.meanKB.rss, 1)} KB RSS per connection` +
+    ` (lab ÷ bare: heap ${times(lab.meanKB.heap / bare.meanKB.heap)}, RSS ${times(lab.meanKB.rss / bare.meanKB.rss)})`
+  );
 }
 
 function withinRule(kb: number, [lo, hi]: [number, number]): string {

@@ -1,4 +1,4 @@
-// g. The live view at scale: the lab UI open in headless Chromium while
+// h. The live view at scale: the lab UI open in headless Chromium while
 // thousands of fleet clients are connected and about 1,000 deliveries a
 // second flow through them. Measures what a learner would feel (frames per
 // second and the worst frame, from requestAnimationFrame in the page) and
@@ -307,11 +307,11 @@ function viewLine(r: ViewResult): string {
   );
 }
 
-/** The terminal table's section g. */
+/** The terminal table's section h. */
 export function viewTableLines(r: ViewResult, cpuText: (cpu: CpuUse[]) => string): string[] {
   const ok = r.fps >= VIEW_TARGET_FPS;
   return [
-    `g. The live view — ${r.label}, lab UI in headless Chromium, panels open, ${r.connected} fleet clients in rooms of ${ROOM_SIZE}`,
+    `h. The live view — ${r.label}, lab UI in headless Chromium, panels open, ${r.connected} fleet clients in rooms of ${ROOM_SIZE}`,
     `   ${Math.round(r.deliveriesPerSec)} deliveries/s: ${fmt(r.fps)} fps (target ≥ ${VIEW_TARGET_FPS}: ${ok ? 'met' : 'MISSED'}), worst frame ${fmt(r.worstFrameMs, 0)} ms, p99 frame ${fmt(r.p99FrameMs, 0)} ms`,
     `   ${r.aggregated ? `aggregated: counts per instance, ${r.chipsDrawn} client chips drawn` : `every client drawn (${r.chipsDrawn} chips)`}; ` +
       `search for ${r.search.drawn ? 'drawn' : 'hidden'} ${r.search.clientId}: ${r.search.shown ?? 'nothing'} (${r.search.shown === r.search.expected ? 'right' : `wrong, it is on ${r.search.expected}`}) in ${Math.round(r.search.ms)} ms`,
@@ -322,11 +322,11 @@ export function viewTableLines(r: ViewResult, cpuText: (cpu: CpuUse[]) => string
   ];
 }
 
-/** The HTML report's section g. */
+/** The HTML report's section h. */
 export function viewHtml(r: ViewResult, esc: (s: string) => string): string {
   const ok = r.fps >= VIEW_TARGET_FPS;
   return (
-    `<h2>g. The live view at scale</h2><p>${esc(r.label)}: the lab UI open in headless Chromium (1500×950, every panel open) while ${r.connected} fleet clients are connected (${esc(
+    `<h2>h. The live view at scale</h2><p>${esc(r.label)}: the lab UI open in headless Chromium (1500×950, every panel open) while ${r.connected} fleet clients are connected (${esc(
       Object.entries(r.spread)
         .map(([s, n]) => `${s} ${n}`)
         .join(', '),

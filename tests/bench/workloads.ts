@@ -21,7 +21,7 @@ import type {
   OverheadResult,
   StartupResult,
 } from './results.ts';
-import { BASELINE } from './baseline.ts';
+import { COURSE_FACTS } from './goals.ts';
 
 const ROOM = 'bench';
 
@@ -33,11 +33,15 @@ const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(d
 
 // ── a. Cross-instance delivery latency, open loop ─────────────────────────────
 
-/** One sender, receivers elsewhere, every rate in turn. Runs nginx-redis last (the fan-out and telemetry stage). */
+/**
+ * One sender, receivers elsewhere, every rate in turn. The bare server always
+ * runs too (every figure is compared with it), last, so the fan-out that
+ * follows starts on its stage.
+ */
 export async function latencyWorkload(ctx: BenchContext, opts: BenchOptions): Promise<LatencyRun[]> {
-  const order: ConfigId[] = ['single', 'direct-redis', 'streams', 'nginx-redis'];
+  const order: ConfigId[] = ['single', 'direct-redis', 'streams', 'nginx-redis', 'bare'];
   const runs: LatencyRun[] = [];
-  for (const id of order.filter((c) => opts.configs.includes(c))) {
+  for (const id of order.filter((c) => c === 'bare' || opts.configs.includes(c))) {
     const config = CONFIGS[id];
     const lab = await ctx.use(config.stage, false);
     const pool = new ClientPool();
@@ -80,8 +84,9 @@ export async function latencyWorkload(ctx: BenchContext, opts: BenchOptions): Pr
       pool.close();
     }
   }
-  // Report in the order asked for.
-  return runs.sort((a, b) => opts.configs.indexOf(a.config) - opts.configs.indexOf(b.config) || a.rate - b.rate);
+  // Report in the order asked for, bare last unless asked for.
+  const rank = (c: ConfigId): number => (opts.configs.includes(c) ? opts.configs.indexOf(c) : order.length);
+  return runs.sort((a, b) => rank(a.config) - rank(b.config) || a.rate - b.rate);
 }
 
 function latencyRun(
@@ -112,12 +117,16 @@ function latencyRun(
 
 // ── b. Fan-out throughput, closed loop ─────────────────────────────────────────
 
-export async function fanoutWorkload(ctx: BenchContext, opts: BenchOptions): Promise<FanoutRun> {
-  const config = CONFIGS['nginx-redis'];
+export async function fanoutWorkload(
+  ctx: BenchContext,
+  opts: BenchOptions,
+  id: ConfigId = 'nginx-redis',
+): Promise<FanoutRun> {
+  const config = CONFIGS[id];
   const lab = await ctx.use(config.stage, false);
   const { run, result } = await fanoutOnce(ctx, config, opts, cpuTargets(lab));
   ctx.progress(
-    `fan-out ${run.clients} clients (${Object.entries(run.spread)
+    `fan-out ${id} ${run.clients} clients (${Object.entries(run.spread)
       .map(([s, n]) => `${s}:${n}`)
       .join(' ')}), window ${run.window}: ` +
       `${Math.round(run.deliveriesPerSec)} deliveries/s, p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} ms, lost ${result.lost}`,
@@ -171,11 +180,19 @@ async function fanoutOnce(
 const MEMORY_SOURCES = 32;
 const CONNECT_CONCURRENCY = 100;
 
-export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Promise<MemoryResult> {
-  const config = CONFIGS['direct-redis'];
+/** Idle clients straight to the instances of `id`'s stage (through nginx, nginx would hold half the sockets). */
+export async function memoryWorkload(
+  ctx: BenchContext,
+  opts: BenchOptions,
+  id: ConfigId = 'direct-redis',
+): Promise<MemoryResult> {
+  const config = CONFIGS[id];
   const lab = await ctx.use(config.stage, false);
-  await restartInstances(ctx, lab, 'memory');
-  const entry = entryOf(ctx, config);
+  // Fresh processes: an instance that has just carried a load test keeps the
+  // RSS it grew, which would hide what idle connections cost. (No need when
+  // use() has just started them.)
+  if (!ctx.instancesFresh) await restartInstances(ctx, lab, 'memory');
+  const entry = entryFor(ctx.settings.ports, 'direct', config.instances);
   const ports = Array.from({ length: config.instances }, (_, i) => instancePort(ctx.settings.ports, i));
   const pool = new ClientPool();
   const levels: MemoryLevel[] = [];
@@ -217,7 +234,7 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
       });
       const mean = meanPerConnection(levels);
       ctx.progress(
-        `memory ${pool.clients.length} idle connections (${failed} failed, ${connectSeconds.toFixed(1)} s to connect): ` +
+        `memory ${id} ${pool.clients.length} idle connections (${failed} failed, ${connectSeconds.toFixed(1)} s to connect): ` +
           `${fmt(mean.heap, 1)} KB heap, ${fmt(mean.rss, 1)} KB RSS per connection`,
       );
     }
@@ -231,7 +248,8 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
     config: config.id,
     label: config.label,
     transports: ['websocket'],
-    // The lab runs every instance with --expose-gc (reconciler.ts), so /lab/memory?gc=1 really collects.
+    // The lab runs every instance with --expose-gc (reconciler.ts), so /lab/memory?gc=1 really collects
+    // (the probe answers it for the app, the bare server itself).
     gcAvailable: true,
     levels,
     perConnection,
@@ -239,7 +257,7 @@ export async function memoryWorkload(ctx: BenchContext, opts: BenchOptions): Pro
     // Between the two highest levels: no start-up memory in it, so RSS is steadier.
     marginalKB:
       levels.length >= 3 ? meanPerConnection(levels, levels[levels.length - 2], levels[levels.length - 1]) : null,
-    ruleOfThumbKB: BASELINE.ruleOfThumbKB,
+    ruleOfThumbKB: COURSE_FACTS.ruleOfThumbKB,
     cpuWhileConnecting: meter.stop(),
   };
 }
@@ -306,38 +324,64 @@ function meanPerConnection(
 
 // ── d. Cold start and stage switches ───────────────────────────────────────────
 
-export async function startupWorkload(ctx: BenchContext, opts: BenchOptions): Promise<StartupResult> {
-  const stage = 'scaled';
-  const result: StartupResult = { stage, coldStartMs: [], downMs: [], switches: [] };
+/** The stages whose start-up is compared: the lab's and the bare server's, each with the stage it switches to and back. */
+const STARTUP = {
+  lab: { stage: 'scaled', other: 'ip-hash' },
+  bare: { stage: 'bare', other: 'bare-ip-hash' },
+} as const;
+
+/**
+ * Cold starts and stage switches of the lab ("scaled" ⇄ "ip-hash") and of the
+ * bare server ("bare" ⇄ "bare-ip-hash"), alternated so that a busier moment of
+ * the machine does not land on one side only. PM2 and esbuild are loaded into
+ * this process first: whichever side started first would pay for it.
+ */
+export async function startupWorkload(
+  ctx: BenchContext,
+  opts: BenchOptions,
+): Promise<{ lab: StartupResult; bare: StartupResult }> {
+  await Promise.all([import('pm2'), import('esbuild')]);
+  const results = {
+    lab: { stage: STARTUP.lab.stage, coldStartMs: [], downMs: [], switches: [] } as StartupResult,
+    bare: { stage: STARTUP.bare.stage, coldStartMs: [], downMs: [], switches: [] } as StartupResult,
+  };
   for (let i = 0; i < opts.coldStarts; i++) {
-    let t = performance.now();
-    const lab = await ctx.up(stage);
-    result.coldStartMs.push(performance.now() - t);
-    ctx.progress(
-      `cold start ${i + 1}/${opts.coldStarts} of "${stage}" (Redis, nginx, 3 instances under PM2, all healthy): ${ms(t)}`,
-    );
-    try {
-      if (i === 0) {
-        for (let s = 0; s < opts.switches; s++) {
-          for (const [from, to] of [
-            [stage, 'ip-hash'],
-            ['ip-hash', stage],
-          ] as const) {
-            ctx.checkAbort();
-            t = performance.now();
-            await lab.setStage(to);
-            result.switches.push({ from, to, ms: performance.now() - t });
-            ctx.progress(`stage switch ${from} → ${to}: ${ms(t)}`);
-          }
-        }
-      }
-    } finally {
-      t = performance.now();
-      await ctx.down(lab);
-      result.downMs.push(performance.now() - t);
+    for (const side of ['bare', 'lab'] as const) {
+      await startOnce(ctx, STARTUP[side], results[side], i === 0 ? opts.switches : 0, `${i + 1}/${opts.coldStarts}`);
     }
   }
-  return result;
+  return results;
+}
+
+async function startOnce(
+  ctx: BenchContext,
+  { stage, other }: { stage: string; other: string },
+  result: StartupResult,
+  switches: number,
+  nth: string,
+): Promise<void> {
+  let t = performance.now();
+  const lab = await ctx.up(stage);
+  result.coldStartMs.push(performance.now() - t);
+  ctx.progress(`cold start ${nth} of "${stage}" (Redis, nginx, 3 instances under PM2, all healthy): ${ms(t)}`);
+  try {
+    for (let s = 0; s < switches; s++) {
+      for (const [from, to] of [
+        [stage, other],
+        [other, stage],
+      ] as const) {
+        ctx.checkAbort();
+        t = performance.now();
+        await lab.setStage(to);
+        result.switches.push({ from, to, ms: performance.now() - t });
+        ctx.progress(`stage switch ${from} → ${to}: ${ms(t)}`);
+      }
+    }
+  } finally {
+    t = performance.now();
+    await ctx.down(lab);
+    result.downMs.push(performance.now() - t);
+  }
 }
 
 // ── e. The lab's own overhead: telemetry on vs off ─────────────────────────────

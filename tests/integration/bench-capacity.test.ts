@@ -109,7 +109,7 @@ describe('npm run bench, capacity in miniature', () => {
   test('its report has the ramp, memory and reconnect charts, every number finite', async () => {
     assertAllFinite(report, 'report');
     const html = renderHtml(report);
-    assert.ok(html.includes('f. Capacity'));
+    assert.ok(html.includes('g. Capacity'));
     assert.equal((html.match(/<svg /g) ?? []).length, 3, 'connections over time, memory per connection, reconnects');
     assert.ok(!html.includes('NaN') && !html.includes('undefined'));
     assert.ok(formatReport(report).includes('kill -9'));
