@@ -41,7 +41,14 @@ export function estimateSeconds(o: BenchOptions): number {
   if (o.only.includes('telemetry')) s += o.rounds * 2 * (1.5 + 2 * (per + 0.3));
   if (o.only.includes('view')) s += 12 + o.viewClients / 400 + o.seconds;
   if (o.only.includes('memory')) s += 2 * (1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5);
-  if (o.only.includes('capacity')) s += 6 + o.capacity / 700 + Math.max(3, o.seconds) + 2 + (o.kill ? 2 * 6 : 0);
+  if (o.only.includes('capacity'))
+    s +=
+      2 *
+      (6 +
+        (o.capacity * (o.kill ? 2 : 1) + o.pollingClients) / 700 +
+        Math.max(3, o.seconds) +
+        2 +
+        (o.kill ? 2 * 8 : 0));
   return Math.round(s);
 }
 
@@ -94,7 +101,10 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
       report.memory = await memoryWorkload(ctx, opts, 'direct-redis');
       report.bareMemory = await memoryWorkload(ctx, opts, 'bare');
     }
-    if (opts.only.includes('capacity')) report.capacity.push(await capacityWorkload(ctx, opts));
+    if (opts.only.includes('capacity')) {
+      report.capacity.push(await capacityWorkload(ctx, opts, 'nginx-redis'));
+      report.capacity.push(await capacityWorkload(ctx, opts, 'bare'));
+    }
     if (opts.only.includes('view'))
       report.view = await viewWorkload(ctx, opts.viewClients, opts.seconds, path.join(opts.outDir, 'view.png'));
     report.vsBare = compareWithBare(report);

@@ -23,7 +23,10 @@ export interface VsBare {
   goal: Goal | null;
 }
 
-type Measured = Pick<BenchReport, 'latency' | 'fanout' | 'memory' | 'bareMemory' | 'startup' | 'bareStartup'>;
+type Measured = Pick<
+  BenchReport,
+  'latency' | 'fanout' | 'memory' | 'bareMemory' | 'startup' | 'bareStartup' | 'capacity'
+>;
 
 /** The bare run at `rate`, if the bench measured one. */
 export function bareLatencyAt(r: Pick<BenchReport, 'latency'>, rate: number): LatencyRun | undefined {
@@ -75,6 +78,27 @@ export function compareWithBare(r: Measured): VsBare[] {
   if (r.memory && r.bareMemory) {
     row(`memory per idle connection, heap, ${r.memory.label}`, 'KB', r.memory.meanKB.heap, r.bareMemory.meanKB.heap);
     row(`memory per idle connection, RSS, ${r.memory.label}`, 'KB', r.memory.meanKB.rss, r.bareMemory.meanKB.rss);
+  }
+
+  const labCap = r.capacity.find((c) => c.config === 'nginx-redis');
+  const bareCap = r.capacity.find((c) => c.config === 'bare');
+  if (labCap && bareCap) {
+    const n = `${labCap.ramp.target.toLocaleString('en-US')} clients`;
+    row(`capacity: connections/s through nginx, ${n}`, 'conn/s', labCap.ramp.perSecond, bareCap.ramp.perSecond);
+    row(`capacity: heap per connection, ${n}`, 'KB', labCap.meanKB.heap, bareCap.meanKB.heap);
+    row(`capacity: RSS per connection, ${n}`, 'KB', labCap.meanKB.rss, bareCap.meanKB.rss);
+    if (labCap.chat && bareCap.chat)
+      row(
+        `capacity: chat latency p99 across instances, rooms of ${labCap.chat.roomSize}`,
+        'ms',
+        labCap.chat.crossInstanceMs.p99,
+        bareCap.chat.crossInstanceMs.p99,
+      );
+    labCap.kills.forEach((k, i) => {
+      const b = bareCap.kills[i];
+      if (b && k.msTo99 !== null && b.msTo99 !== null)
+        row(`capacity: kill -9, 99 % back (jitter ${k.jitter})`, 'ms', k.msTo99, b.msTo99);
+    });
   }
 
   if (r.startup && r.bareStartup) {
