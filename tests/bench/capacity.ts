@@ -22,7 +22,7 @@ import { createClient } from 'redis';
 import { describeConnectError, sourceAddress } from '../../server/lab/fleet.ts';
 import { getHealth } from '../../server/lab/health.ts';
 import type { Lab } from '../../server/lab/lab.ts';
-import { FAIL_TIMEOUT_S } from '../../server/lab/services/nginx.ts';
+import { FAIL_TIMEOUT_S, nginxErrorTail } from '../../server/lab/services/nginx.ts';
 import { instancePort } from '../../server/lab/settings.ts';
 import { ClientPool, entryFor, type BenchClient } from './clients.ts';
 import { CONFIGS, cpuTargets, ms, type BenchContext } from './context.ts';
@@ -34,6 +34,8 @@ import { restartInstances, sampleMemory } from './workloads.ts';
 
 /** Loopback /24s the clients come from: enough for ip_hash to spread evenly, few enough to reuse agents. */
 const SOURCES = 1000;
+/** Route probes take sources after the WebSocket and polling clients' own. */
+const PROBE_SOURCES = 2 * SOURCES + 1;
 const CONNECT_CONCURRENCY = 200;
 export const ROOM_SIZE = 50;
 /** The chat phase: each room gets one message per second. */
@@ -120,8 +122,8 @@ export interface CapacityResult {
   memoryAfter: MemorySample[];
   perConnection: { serverId: string; connections: number; heapKB: number; rssKB: number }[];
   meanKB: { heap: number; rss: number };
-  /** RSS of the bench process per client it holds (what one simulated client costs). */
-  clientKB: number;
+  /** RSS of the bench process per client it holds (what one simulated client costs); null when not measurable (the process reused memory an earlier run had freed). */
+  clientKB: number | null;
   chat: CapacityChat | null;
   kills: KillRun[];
 }
@@ -147,7 +149,9 @@ export async function capacityWorkload(
     const rssBefore = process.memoryUsage().rss;
 
     // ── ramp ──
+    if (config.via === 'nginx') await nginxRoutesToAll(ctx, lab);
     const ramp = await rampTo(ctx, pool, (i) => entry.url(i), opts.capacity, configId, JITTERS[0]);
+    warnIfUneven(ctx, ramp, config.instances);
     const ramps = [ramp];
     const clients = pool.clients as CapClient[];
     if (clients.length === 0) throw new Error(`capacity ${configId}: no client connected (${ramp.errors.join('; ')})`);
@@ -165,14 +169,16 @@ export async function capacityWorkload(
         rssKB: per(s.rss, b?.rss),
       };
     });
-    const measured = perConnection.filter((p) => p.connections > 0);
+    // A handful of connections on an instance says nothing about what one costs.
+    const measured = perConnection.filter((p) => p.connections >= 20);
     const mean = (f: (p: (typeof measured)[number]) => number): number =>
       measured.reduce((s, p) => s + f(p) * p.connections, 0) / Math.max(1, sumOf(measured.map((p) => p.connections)));
     const meanKB = { heap: mean((p) => p.heapKB), rss: mean((p) => p.rssKB) };
-    const clientKB = (process.memoryUsage().rss - rssBefore) / clients.length / 1024;
+    const grown = (process.memoryUsage().rss - rssBefore) / clients.length / 1024;
+    const clientKB = grown > 1 ? grown : null;
     ctx.progress(
       `capacity ${configId}: ${fmt(meanKB.heap, 1)} KB heap, ${fmt(meanKB.rss, 1)} KB RSS per connection on the instances; ` +
-        `${fmt(clientKB, 1)} KB per simulated client in the bench`,
+        `${clientKB === null ? 'not measurable' : `${fmt(clientKB, 1)} KB`} per simulated client in the bench`,
     );
 
     // ── long-polling clients on top, held through the chat ──
@@ -201,7 +207,9 @@ export async function capacityWorkload(
     if (config.instances > 1 && opts.kill) {
       kills.push(await killRun(ctx, lab, clients, JITTERS[0]));
       pool.close();
+      await nginxRoutesToAll(ctx, lab);
       const again = await rampTo(ctx, pool, (i) => entry.url(i), opts.capacity, `${configId} (again)`, JITTERS[1]);
+      warnIfUneven(ctx, again, config.instances);
       ramps.push(again);
       kills.push(await killRun(ctx, lab, pool.clients as CapClient[], JITTERS[1]));
     }
@@ -522,6 +530,59 @@ async function killRun(ctx: BenchContext, lab: Lab, clients: CapClient[], jitter
   );
   await trustAgain(ctx, lab, serverId, victims[0]!.source);
   return run;
+}
+
+/**
+ * Before a ramp: every instance has served a short polling session through
+ * nginx. nginx counts an instance that refused a connection as failed until
+ * a connection it proxied there ends well; WebSockets do not end, so without
+ * this an instance that hiccuped once can stay nearly empty for a whole ramp.
+ */
+async function nginxRoutesToAll(ctx: BenchContext, lab: Lab): Promise<void> {
+  const want = lab
+    .status()
+    .instances.filter((i) => i.online)
+    .map((i) => i.serverId);
+  const seen = new Set<string>();
+  const probe = new ClientPool();
+  const deadline = performance.now() + 30_000;
+  try {
+    for (let k = 0; seen.size < want.length && performance.now() < deadline; k++) {
+      // Each round waits out fail_timeout first: then nginx lets one request try a failed instance.
+      if (k % (4 * want.length) === 0) await ctx.sleep(FAIL_TIMEOUT_S * 1000 + 200);
+      const c = await probe
+        .connect(`http://127.0.0.1:${ctx.settings.ports.nginx}`, {
+          name: 'route-probe',
+          source: sourceAddress(PROBE_SOURCES + k),
+          transports: ['polling'],
+          websocket: false,
+        })
+        .catch(() => null);
+      if (c) {
+        seen.add(c.serverId);
+        probe.drop(c);
+      }
+    }
+  } finally {
+    probe.close();
+  }
+  if (seen.size < want.length)
+    ctx.progress(`capacity: nginx routes to ${[...seen].sort().join(', ') || 'nothing'} only, of ${want.join(', ')}`);
+}
+
+/** Say so when ip_hash left an instance far below its share: the figures then are not of an even spread. */
+function warnIfUneven(ctx: BenchContext, ramp: CapacityRamp, instances: number): void {
+  const share = ramp.connected / instances;
+  const low = Object.entries(ramp.spread).filter(([, n]) => n < share / 2);
+  const missing = instances - Object.keys(ramp.spread).length;
+  if (low.length > 0 || missing > 0)
+    ctx.progress(
+      `capacity: uneven spread (${Object.entries(ramp.spread)
+        .map(([s, n]) => `${s}:${n}`)
+        .join(
+          ' ',
+        )}): nginx routed around an instance; its error log: ${nginxErrorTail(ctx.settings.runDir, 3).join(' | ') || '(empty)'}`,
+    );
 }
 
 /**

@@ -138,7 +138,7 @@ export function capacitySection(c: CapacityResult): string {
   return (
     `<h2>g. Capacity: ${c.ramp.target.toLocaleString('en')} live clients</h2>` +
     `<p>${esc(c.label)}. WebSocket clients from ${esc('127.x.y.1')} sources (ip_hash spreads them), connected ${c.ramps.length === 1 ? 'once' : 'twice (again before the second kill, so both kills start from the same spread)'}. ` +
-    `Memory per connection = (after − before the ramp) ÷ connections gained, each after a forced GC. One simulated client cost the bench ${num(c.clientKB, 1)} KB of RSS.</p>` +
+    `Memory per connection = (after − before the ramp) ÷ connections gained, each after a forced GC. ${c.clientKB === null ? '' : `One simulated client cost the bench ${num(c.clientKB, 1)} KB of RSS.`}</p>` +
     ramps +
     table([
       ['ramp', 'connected', 'failed', 'seconds', 'per second', 'spread'],

@@ -264,7 +264,9 @@ function capacityLines(c: CapacityResult): string[] {
     `   per connection after GC (heap / RSS, KB): ${per}; mean ${num(c.meanKB.heap, 1)} / ${num(c.meanKB.rss, 1)} KB` +
       ` — course texts: ${COURSE_FACTS.ruleOfThumbKB[0]}–${COURSE_FACTS.ruleOfThumbKB[1]} KB per connection, ` +
       `${int(COURSE_FACTS.connectionsOn2Cores[0])}–${int(COURSE_FACTS.connectionsOn2Cores[1])} connections on 2 cores`,
-    `   one simulated client costs the bench ${num(c.clientKB, 1)} KB of RSS (socket.io-client, WebSocket only)`,
+    c.clientKB === null
+      ? '   one simulated client: not measurable in this run (the bench reused memory an earlier run freed)'
+      : `   one simulated client costs the bench ${num(c.clientKB, 1)} KB of RSS (socket.io-client, WebSocket only)`,
   );
   if (c.chat) {
     const ch = c.chat;
