@@ -11,7 +11,7 @@ import { BenchContext, benchSettings, removeDir, writeBenchLessons } from './con
 import { COURSE_FACTS, GOALS } from './goals.ts';
 import { DEFAULTS, type BenchOptions } from './options.ts';
 import type { BenchReport } from './results.ts';
-import { capacityWorkload } from './capacity.ts';
+import { capacityWorkload, killRuns } from './capacity.ts';
 import { viewWorkload } from './view.ts';
 import { compareWithBare } from './vs-bare.ts';
 import { fanoutWorkload, latencyWorkload, memoryWorkload, startupWorkload, telemetryWorkload } from './workloads.ts';
@@ -102,8 +102,10 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
       report.bareMemory = await memoryWorkload(ctx, opts, 'bare');
     }
     if (opts.only.includes('capacity')) {
+      // Every configuration's chat before any kill: a reconnect storm leaves the client process busy.
       report.capacity.push(await capacityWorkload(ctx, opts, 'nginx-redis'));
       report.capacity.push(await capacityWorkload(ctx, opts, 'bare'));
+      if (opts.kill) for (const c of report.capacity) await killRuns(ctx, opts, c);
     }
     if (opts.only.includes('view'))
       report.view = await viewWorkload(ctx, opts.viewClients, opts.seconds, path.join(opts.outDir, 'view.png'));

@@ -9,13 +9,15 @@
 //   chat      rooms of ROOM_SIZE, one message per second per room, open loop:
 //             delivery latency (cross-instance and same-instance apart), Redis
 //             PUBLISH calls/s from Redis's own INFO commandstats, CPU.
-//   kill -9   the busiest instance, once with the client's reconnection jitter
-//             on (randomizationFactor 0.5, socket.io-client's default) and once
-//             off (0): every client's reconnect time, the spread, time to 99 %.
+//   kill -9   (killRuns, after every configuration's chat) the busiest
+//             instance, from a fresh ramp each time, once with the client's
+//             reconnection jitter on (randomizationFactor 0.5, socket.io-client's
+//             default) and once off (0): every client's reconnect time, the
+//             spread, time to 99 %.
 //
-// The clients are socket.io-client sockets in the bench process (≈ 36 KB RSS
-// each, measured: 10,000 → ≈ 360 MB), which fits in one process: 10,000
-// descriptors under the 20,000 open-files limit.
+// The clients are socket.io-client sockets in the bench process (≈ 16 KB RSS
+// each, measured at 10,000), which fits in one process: 10,000 descriptors
+// under the 20,000 open-files limit.
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient } from 'redis';
@@ -44,6 +46,17 @@ const TEXT = 'capacity payload: one chat line of ordinary size..';
 /** socket.io-client's reconnection defaults, written out so the two kill runs differ only in jitter. */
 const RECONNECT = { delayMs: 1000, maxDelayMs: 5000 } as const;
 export const JITTERS = [0.5, 0] as const;
+/**
+ * The bench process holds every client: a full collection of an earlier
+ * run's garbage in the middle of a measurement stalls the clients, not the
+ * stack (seen: event-loop delay p99 520 ms in the second configuration's chat).
+ * So collect before each measured phase when node runs with --expose-gc (npm
+ * run bench does).
+ */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 /** A kill run ends when everyone is back, or this long after the kill. */
 const KILL_WINDOW_MS = 30_000;
 /** Reconnect histogram bins. */
@@ -113,7 +126,7 @@ export interface KillRun {
 export interface CapacityResult {
   config: ConfigId;
   label: string;
-  /** The first ramp; `ramps` also holds the ramp before the second kill run. */
+  /** The measured ramp; `ramps` also holds the fresh ramp before each kill run (killRuns). */
   ramp: CapacityRamp;
   ramps: CapacityRamp[];
   /** Long-polling clients connected on top of the WebSocket ones and held through the chat (null: none asked for). */
@@ -145,6 +158,7 @@ export async function capacityWorkload(
   const entry = entryFor(ctx.settings.ports, config.via, config.instances);
   try {
     await ctx.sleep(1000); // start-up garbage settles first
+    collectGarbage();
     const memoryBefore = await sampleMemory(ctx, ports);
     const rssBefore = process.memoryUsage().rss;
 
@@ -197,22 +211,17 @@ export async function capacityWorkload(
           'polling',
         );
       // ── chat ──
+      collectGarbage();
       chat = await chatPhase(ctx, lab, clients, opts);
     } finally {
       pollingPool.close();
     }
 
-    // ── kill -9, with jitter and without, each from the same even spread ──
+    // The kills come later (killRuns): the chat of every configuration is
+    // measured before any kill, so none is measured in a process that has
+    // just been through a reconnect storm (seen: the bench's own event loop
+    // stalling 500 ms at p99 in the chat that followed another's kills).
     const kills: KillRun[] = [];
-    if (config.instances > 1 && opts.kill) {
-      kills.push(await killRun(ctx, lab, clients, JITTERS[0]));
-      pool.close();
-      await nginxRoutesToAll(ctx, lab);
-      const again = await rampTo(ctx, pool, (i) => entry.url(i), opts.capacity, `${configId} (again)`, JITTERS[1]);
-      warnIfUneven(ctx, again, config.instances);
-      ramps.push(again);
-      kills.push(await killRun(ctx, lab, pool.clients as CapClient[], JITTERS[1]));
-    }
     return {
       config: config.id,
       label: config.label,
@@ -232,6 +241,38 @@ export async function capacityWorkload(
     const n = pool.clients.length;
     pool.close();
     ctx.progress(`capacity: closed ${n} connections (${ms(t)})`);
+  }
+}
+
+/**
+ * kill -9 of the busiest instance, with reconnection jitter and without,
+ * each from a fresh ramp to the same even spread. Adds its ramps and kills
+ * to `result`.
+ */
+export async function killRuns(ctx: BenchContext, opts: BenchOptions, result: CapacityResult): Promise<void> {
+  const config = CONFIGS[result.config];
+  if (config.instances < 2) return;
+  const lab = await ctx.use(config.stage, false);
+  const entry = entryFor(ctx.settings.ports, config.via, config.instances);
+  for (const jitter of JITTERS) {
+    const pool = new ClientPool();
+    try {
+      if (config.via === 'nginx') await nginxRoutesToAll(ctx, lab);
+      const ramp = await rampTo(
+        ctx,
+        pool,
+        (i) => entry.url(i),
+        opts.capacity,
+        `${result.config} (kill, jitter ${jitter})`,
+        jitter,
+      );
+      warnIfUneven(ctx, ramp, config.instances);
+      result.ramps.push(ramp);
+      collectGarbage();
+      result.kills.push(await killRun(ctx, lab, pool.clients as CapClient[], jitter));
+    } finally {
+      pool.close();
+    }
   }
 }
 

@@ -84,7 +84,7 @@ export function capacitySection(c: CapacityResult): string {
     yUnit: 'connected',
     series: c.ramps.map((r, i) => ({
       label:
-        i === 0 ? `first ramp (${Math.round(r.perSecond)}/s)` : `before the 2nd kill (${Math.round(r.perSecond)}/s)`,
+        i === 0 ? `measured ramp (${Math.round(r.perSecond)}/s)` : `before kill ${i} (${Math.round(r.perSecond)}/s)`,
       color: PALETTE[i % PALETTE.length]!,
       points: r.timeline.map((p) => ({ x: p.t, y: p.connected })),
     })),
@@ -137,13 +137,13 @@ export function capacitySection(c: CapacityResult): string {
     : '';
   return (
     `<h2>g. Capacity: ${c.ramp.target.toLocaleString('en')} live clients</h2>` +
-    `<p>${esc(c.label)}. WebSocket clients from ${esc('127.x.y.1')} sources (ip_hash spreads them), connected ${c.ramps.length === 1 ? 'once' : 'twice (again before the second kill, so both kills start from the same spread)'}. ` +
+    `<p>${esc(c.label)}. WebSocket clients from ${esc('127.x.y.1')} sources (ip_hash spreads them), connected ${c.ramps.length === 1 ? 'once' : `${c.ramps.length} times: once for the measurements, then afresh before each kill, so every kill starts from the same even spread`}. ` +
     `Memory per connection = (after − before the ramp) ÷ connections gained, each after a forced GC. ${c.clientKB === null ? '' : `One simulated client cost the bench ${num(c.clientKB, 1)} KB of RSS.`}</p>` +
     ramps +
     table([
       ['ramp', 'connected', 'failed', 'seconds', 'per second', 'spread'],
       ...c.ramps.map((r, i) => [
-        i === 0 ? 'first' : 'before 2nd kill',
+        i === 0 ? 'measured' : `before kill ${i} (jitter ${c.kills[i - 1]?.jitter ?? '?'})`,
         String(r.connected),
         String(r.failed),
         num(r.seconds, 1),

@@ -240,7 +240,7 @@ function capacityLines(c: CapacityResult): string[] {
   const rows: string[][] = [['ramp', 'connected', 'failed', 'seconds', 'per second', 'spread']];
   for (const [i, ramp] of c.ramps.entries())
     rows.push([
-      i === 0 ? 'first' : 'before 2nd kill',
+      i === 0 ? 'measured' : `before kill ${i} (jitter ${c.kills[i - 1]?.jitter ?? '?'})`,
       int(ramp.connected),
       String(ramp.failed),
       num(ramp.seconds, 1),
