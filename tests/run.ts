@@ -6,7 +6,7 @@
 //   npm test -- tests/unit        only files under a path (or a single file)
 
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -25,10 +25,25 @@ function leftoverProcesses(): { pid: number; cmd: string }[] {
   } catch {
     return [];
   }
+  // Redis names only its address on its command line: its working directory
+  // (the lab's run directory) is what marks it as a test lab's.
+  const cwdOf = (pid: number): string => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      return '';
+    }
+  };
   return out
     .split('\n')
     .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
-    .filter((m): m is RegExpMatchArray => m !== null && m[3]!.includes(marker) && Number(m[2]) <= runSeconds)
+    .filter(
+      (m): m is RegExpMatchArray =>
+        m !== null &&
+        Number(m[2]) <= runSeconds &&
+        Number(m[1]) !== process.pid &&
+        (m[3]!.includes(marker) || cwdOf(Number(m[1])).startsWith(marker)),
+    )
     .map((m) => ({ pid: Number(m[1]), cmd: m[3]! }));
 }
 

@@ -46,7 +46,7 @@ export function estimateSeconds(o: BenchOptions): number {
       2 *
       (6 +
         (o.capacity * (o.kill ? 2 : 1) + o.pollingClients) / 700 +
-        Math.max(3, o.seconds) +
+        Math.max(5, o.seconds) +
         2 +
         (o.kill ? 2 * 8 : 0));
   return Math.round(s);

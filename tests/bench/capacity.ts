@@ -369,7 +369,7 @@ async function chatPhase(
   );
   ctx.progress(`capacity: ${rooms.length} rooms of ${ROOM_SIZE} joined (${ms(t)})`);
 
-  const seconds = Math.max(3, opts.seconds);
+  const seconds = Math.max(5, opts.seconds);
   const perRoom = Math.round(seconds * ROOM_RATE);
   const warmPerRoom = 1;
   const stagger = 1000 / ROOM_RATE / rooms.length;
