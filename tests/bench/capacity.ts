@@ -157,13 +157,14 @@ export async function capacityWorkload(
   const pool = new ClientPool();
   const entry = entryFor(ctx.settings.ports, config.via, config.instances);
   try {
+    // Probe the routes first: a probe's polling session must be gone before the baseline is read.
+    if (config.via === 'nginx') await nginxRoutesToAll(ctx, lab);
     await ctx.sleep(1000); // start-up garbage settles first
     collectGarbage();
     const memoryBefore = await sampleMemory(ctx, ports);
     const rssBefore = process.memoryUsage().rss;
 
     // ── ramp ──
-    if (config.via === 'nginx') await nginxRoutesToAll(ctx, lab);
     const ramp = await rampTo(ctx, pool, (i) => entry.url(i), opts.capacity, configId, JITTERS[0]);
     warnIfUneven(ctx, ramp, config.instances);
     const ramps = [ramp];
