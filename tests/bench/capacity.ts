@@ -19,6 +19,7 @@
 // each, measured at 10,000), which fits in one process: 10,000 descriptors
 // under the 20,000 open-files limit.
 
+import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient } from 'redis';
 import { describeConnectError, sourceAddress } from '../../server/lab/fleet.ts';
@@ -151,6 +152,7 @@ export async function capacityWorkload(
   configId: ConfigId = 'nginx-redis',
 ): Promise<CapacityResult> {
   const config = CONFIGS[configId];
+  const filesAtStart = openFiles();
   const lab = await ctx.use(config.stage, false);
   await restartInstances(ctx, lab, `capacity ${configId}`);
   const ports = Array.from({ length: config.instances }, (_, i) => instancePort(ctx.settings.ports, i));
@@ -241,7 +243,8 @@ export async function capacityWorkload(
     const t = performance.now();
     const n = pool.clients.length;
     pool.close();
-    ctx.progress(`capacity: closed ${n} connections (${ms(t)})`);
+    await filesReleased(ctx, filesAtStart);
+    ctx.progress(`capacity: closed ${n} connections (${ms(t)}); the bench holds ${openFiles()} open files`);
   }
 }
 
@@ -255,6 +258,7 @@ export async function killRuns(ctx: BenchContext, opts: BenchOptions, result: Ca
   if (config.instances < 2) return;
   const lab = await ctx.use(config.stage, false);
   const entry = entryFor(ctx.settings.ports, config.via, config.instances);
+  const filesAtStart = openFiles();
   for (const jitter of JITTERS) {
     const pool = new ClientPool();
     try {
@@ -273,6 +277,7 @@ export async function killRuns(ctx: BenchContext, opts: BenchOptions, result: Ca
       result.kills.push(await killRun(ctx, lab, pool.clients as CapClient[], jitter));
     } finally {
       pool.close();
+      await filesReleased(ctx, filesAtStart);
     }
   }
 }
@@ -671,6 +676,28 @@ async function runLimited<T>(items: T[], limit: number, work: (item: T) => Promi
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+}
+
+/**
+ * Closed sockets keep their descriptors until the close handshake ends. The
+ * next ramp of 10,000 must not start on top of the last one's (the process
+ * may hold 20,000 files): wait until they are released, up to 40 s.
+ */
+async function filesReleased(ctx: BenchContext, baseline: number): Promise<void> {
+  const t = performance.now();
+  const deadline = t + 40_000;
+  while (openFiles() > baseline + 200 && performance.now() < deadline) await ctx.sleep(250);
+  if (openFiles() > baseline + 200)
+    ctx.progress(`capacity: ${openFiles() - baseline} closed connections still hold files after ${ms(t)}`);
+}
+
+/** Open file descriptors of this process (Linux), or NaN. */
+function openFiles(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const sumOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
