@@ -6,7 +6,7 @@
 //   npm test -- tests/unit        only files under a path (or a single file)
 
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -88,7 +88,20 @@ if (leaks.length > 0) {
   process.stdout.write(
     `\n✖ processes left behind by the tests:\n${leaks.map((l) => `  ${l.pid} ${l.cmd}`).join('\n')}\n`,
   );
-  for (const { pid } of leaks) {
+  // An nginx master's workers name no lab on their command line: end them
+  // with it, or a killed master leaves them behind (seen: orphaned workers).
+  const children = (pid: number): number[] =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(pid);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  for (const pid of leaks.flatMap(({ pid }) => [pid, ...children(pid)])) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
