@@ -4,39 +4,12 @@
 // killed client came back), never how fast: the machine is shared.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { isPortFree } from '../../server/lab/ports.ts';
 import type { LabSettings } from '../../server/lab/settings.ts';
 import { runBench, type BenchReport } from '../bench/bench.ts';
-import type { Percentiles } from '../bench/histogram.ts';
 import { renderHtml } from '../bench/html.ts';
 import { formatReport } from '../bench/table.ts';
+import { assertAllFinite, assertCpu, assertLabGone, assertPercentiles } from '../helpers/bench-asserts.ts';
 import { testSettings } from '../helpers/lab.ts';
-
-function assertPercentiles(p: Percentiles, what: string): void {
-  assert.ok(p.count > 0, `${what}: no samples`);
-  assert.ok(p.min <= p.p50 && p.p50 <= p.p99 && p.p99 <= p.max && p.max > 0, `${what}: ${JSON.stringify(p)}`);
-}
-
-/** Every number anywhere in the report is finite (NaN would become null in the JSON). */
-function assertAllFinite(value: unknown, where: string): void {
-  if (typeof value === 'number') assert.ok(Number.isFinite(value), `${where} = ${value}`);
-  else if (Array.isArray(value)) for (const [i, v] of value.entries()) assertAllFinite(v, `${where}[${i}]`);
-  else if (value && typeof value === 'object')
-    for (const [k, v] of Object.entries(value)) assertAllFinite(v, `${where}.${k}`);
-}
-
-async function assertLabGone(settings: LabSettings): Promise<void> {
-  const { ports } = settings;
-  for (const port of [
-    ports.ui,
-    ports.nginx,
-    ports.redis,
-    ports.instanceBase,
-    ports.instanceBase + 1,
-    ports.instanceBase + 2,
-  ])
-    assert.ok(await isPortFree(port), `port ${port} is still taken after the bench`);
-}
 
 describe('npm run bench, capacity in miniature', () => {
   let settings: LabSettings;
@@ -110,11 +83,7 @@ function assertCapacity(c: BenchReport['capacity'][number]): void {
   // Rooms span instances (ip_hash), so some deliveries crossed Redis, and Redis's own counter saw the publishes.
   assertPercentiles(chat.crossInstanceMs, 'capacity cross-instance latency');
   assert.ok(chat.redisPublishPerMessage >= 1, `PUBLISH per chat message: ${chat.redisPublishPerMessage}`);
-  for (const label of ['s1', 's2', 's3', 'redis', 'nginx', 'bench'])
-    assert.ok(
-      chat.cpu.some((c) => c.label === label && c.percent >= 0),
-      `no CPU figure for ${label}`,
-    );
+  assertCpu(chat.cpu, 'capacity chat', ['s1', 's2', 's3', 'redis', 'nginx', 'bench']);
 
   assert.deepEqual(
     c.kills.map((k) => k.jitter),

@@ -6,22 +6,10 @@
 // anything was is never checked here: the machine is shared.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { isPortFree } from '../../server/lab/ports.ts';
 import type { LabSettings } from '../../server/lab/settings.ts';
 import { Aborted, runBench, type BenchReport } from '../bench/bench.ts';
+import { assertLabGone } from '../helpers/bench-asserts.ts';
 import { testSettings } from '../helpers/lab.ts';
-
-async function assertLabGone({ ports }: LabSettings): Promise<void> {
-  for (const port of [
-    ports.ui,
-    ports.nginx,
-    ports.redis,
-    ports.instanceBase,
-    ports.instanceBase + 1,
-    ports.instanceBase + 2,
-  ])
-    assert.ok(await isPortFree(port), `port ${port} is still taken after the bench`);
-}
 
 describe('npm run bench -- --only startup, in miniature', () => {
   let settings: LabSettings;
