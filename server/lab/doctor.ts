@@ -30,6 +30,8 @@ export async function runDoctor(settings: LabSettings): Promise<number> {
   for (const [bin, pkg, brew] of [
     ['redis-server', 'redis-server', 'redis'],
     ['nginx', 'nginx', 'nginx'],
+    ['haproxy', 'haproxy', 'haproxy'],
+    ['initdb', 'postgresql', 'postgresql@16'],
   ] as const) {
     const found = findBinary(bin);
     checks.push({

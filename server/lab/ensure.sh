@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the lab is missing, then gets out of the way.
-#   server/lab/ensure.sh lab    npm packages + redis-server + nginx + chromium
-#                               (lesson 2's and 5's checks run the learner's Playwright tests)
+#   server/lab/ensure.sh lab    npm packages + redis-server + nginx + haproxy + postgresql + chromium
+#                               (lesson 2's and 5's checks run the learner's Playwright tests;
+#                               HAProxy and PostgreSQL run in the stages beyond nginx + one Redis)
 #   server/lab/ensure.sh test   the same (the browser tests need chromium too)
 # Everything already there? Then this costs a few stat calls, nothing more.
 #
@@ -30,16 +31,21 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/
 missing_bins=()
 have redis-server || missing_bins+=(redis-server)
 have nginx || missing_bins+=(nginx)
+have haproxy || missing_bins+=(haproxy)
+# Debian keeps PostgreSQL's server programs in a versioned folder off PATH.
+have_pg() { have initdb || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+have_pg || missing_bins+=(postgresql)
 if [ -z "${CHROMIUM_PATH:-}" ] && ! have chromium && ! have chromium-browser; then
   missing_bins+=(chromium)
 fi
 [ ${#missing_bins[@]} -eq 0 ] && exit 0
 
-# Debian/Ubuntu package names equal the program names here; Homebrew's differ a little.
+# Debian/Ubuntu package names equal the program names here (postgresql is a package
+# name already); Homebrew's differ a little.
 if [ "$(uname)" = Darwin ]; then
   pkgs=()
   for b in "${missing_bins[@]}"; do
-    case "$b" in redis-server) pkgs+=(redis) ;; chromium) pkgs+=(--cask chromium) ;; *) pkgs+=("$b") ;; esac
+    case "$b" in redis-server) pkgs+=(redis) ;; chromium) pkgs+=(--cask chromium) ;; postgresql) pkgs+=(postgresql@16) ;; *) pkgs+=("$b") ;; esac
   done
   if command -v brew >/dev/null 2>&1; then
     echo "ensure: installing ${missing_bins[*]} with Homebrew…"
