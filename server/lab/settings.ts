@@ -14,6 +14,10 @@ export interface Ports {
   /** s1 listens on instanceBase, s2 on instanceBase + 1, … */
   instanceBase: number;
   redis: number;
+  /** The PostgreSQL the lab starts for the postgres-adapter stage. */
+  postgres: number;
+  /** Redis Cluster nodes: redisClusterBase … redisClusterBase + 5 (3 masters, 3 replicas). */
+  redisClusterBase: number;
 }
 
 export interface LabSettings {
@@ -22,6 +26,8 @@ export interface LabSettings {
   runDir: string;
   /** A Redis the learner chose (REDIS_URL). Without it, the lab runs its own. */
   externalRedisUrl: string | null;
+  /** A PostgreSQL the learner chose (DATABASE_URL). Without it, the lab runs its own. */
+  externalDatabaseUrl: string | null;
   lessonsDir: string;
   /**
    * How fleet clients take distinct source addresses: 'bind' binds 127.0.N.1
@@ -36,7 +42,14 @@ export interface LabSettings {
   sources: SourceMode;
 }
 
-export const defaultPorts: Ports = { ui: 4000, nginx: 8080, instanceBase: 3001, redis: 6390 };
+export const defaultPorts: Ports = {
+  ui: 4000,
+  nginx: 8080,
+  instanceBase: 3001,
+  redis: 6390,
+  postgres: 5440,
+  redisClusterBase: 7001,
+};
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LabSettings {
   const port = (name: string, fallback: number): number => {
@@ -54,9 +67,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LabSettin
       nginx: port('LAB_NGINX_PORT', defaultPorts.nginx),
       instanceBase: port('LAB_INSTANCE_BASE_PORT', defaultPorts.instanceBase),
       redis: port('LAB_REDIS_PORT', defaultPorts.redis),
+      postgres: port('LAB_POSTGRES_PORT', defaultPorts.postgres),
+      redisClusterBase: port('LAB_REDIS_CLUSTER_BASE_PORT', defaultPorts.redisClusterBase),
     },
     runDir: path.resolve(env.LAB_RUN_DIR || path.join(repoRoot, '.lab')),
     externalRedisUrl: env.REDIS_URL || null,
+    externalDatabaseUrl: env.DATABASE_URL || null,
     lessonsDir: path.join(repoRoot, 'lessons'),
     fleetSources: oneOf(env.LAB_FLEET_SOURCES, ['auto', 'bind', 'header'] as const, 'auto', 'LAB_FLEET_SOURCES'),
     sources: oneOf(env.LAB_SOURCES, ['worktree', 'pristine'] as const, 'worktree', 'LAB_SOURCES'),

@@ -126,11 +126,20 @@ export function writeBenchLessons(): string {
 
 /** Free ports and a private run directory, so the bench never meets a learner's lab. */
 export async function benchSettings(): Promise<LabSettings> {
-  const base = await findFreePortRange(12);
+  const base = await findFreePortRange(20);
   return {
-    ports: { ui: base, nginx: base + 1, redis: base + 2, instanceBase: base + 4 },
+    // s1…s9 on base + 4 … base + 12; Redis Cluster's six nodes on base + 14 … base + 19.
+    ports: {
+      ui: base,
+      nginx: base + 1,
+      redis: base + 2,
+      postgres: base + 3,
+      instanceBase: base + 4,
+      redisClusterBase: base + 14,
+    },
     runDir: mkdtempSync(path.join(os.tmpdir(), 'lab-bench-')),
     externalRedisUrl: null,
+    externalDatabaseUrl: null,
     lessonsDir: path.join(repoRoot, 'lessons'), // replaced by the bench's own
     fleetSources: 'auto',
     sources: 'pristine',

@@ -20,13 +20,22 @@ process.on('exit', () => {
 });
 
 export async function testSettings(): Promise<LabSettings> {
-  const base = await findFreePortRange(14);
+  const base = await findFreePortRange(20);
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'lab-test-'));
   runDirs.push(runDir);
   return {
-    ports: { ui: base, nginx: base + 1, redis: base + 2, instanceBase: base + 4 },
+    // s1…s9 on base + 4 … base + 12; Redis Cluster's six nodes on base + 14 … base + 19.
+    ports: {
+      ui: base,
+      nginx: base + 1,
+      redis: base + 2,
+      postgres: base + 3,
+      instanceBase: base + 4,
+      redisClusterBase: base + 14,
+    },
     runDir,
     externalRedisUrl: null,
+    externalDatabaseUrl: null,
     lessonsDir: path.join(repoRoot, 'lessons'),
     fleetSources: 'auto',
     // The lab as committed: the tests never depend on what a learner has edited.
