@@ -13,6 +13,7 @@ import { DEFAULTS, type BenchOptions } from './options.ts';
 import type { BenchReport } from './results.ts';
 import { capacityWorkload, killRuns } from './capacity.ts';
 import { viewWorkload } from './view.ts';
+import { busesWorkload } from './buses.ts';
 import { compareWithBare } from './vs-bare.ts';
 import { fanoutWorkload, latencyWorkload, memoryWorkload, startupWorkload, telemetryWorkload } from './workloads.ts';
 
@@ -39,6 +40,7 @@ export function estimateSeconds(o: BenchOptions): number {
   if (o.only.includes('latency')) s += 2 + configs * (1.6 + o.rates.length * per);
   if (o.only.includes('fanout')) s += 2 * (1.5 + per);
   if (o.only.includes('telemetry')) s += o.rounds * 2 * (1.5 + 2 * (per + 0.3));
+  if (o.only.includes('buses')) s += o.buses.length * (2 + o.busRates.length * per + 1.5 + per);
   if (o.only.includes('view')) s += 12 + o.viewClients / 400 + o.seconds;
   if (o.only.includes('memory')) s += 2 * (1.5 + (o.connections.at(-1) ?? 0) / 700 + o.connections.length * 1.5);
   if (o.only.includes('capacity'))
@@ -74,6 +76,7 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     telemetry: null,
     capacity: [],
     view: null,
+    buses: [],
     bareMemory: null,
     bareStartup: null,
     vsBare: [],
@@ -97,6 +100,7 @@ export async function runBench(options: Partial<BenchOptions> = {}, hooks: RunHo
     if (opts.only.includes('fanout'))
       report.fanout = [await fanoutWorkload(ctx, opts, 'bare'), await fanoutWorkload(ctx, opts, 'nginx-redis')];
     if (opts.only.includes('telemetry')) report.telemetry = await telemetryWorkload(ctx, opts);
+    if (opts.only.includes('buses')) report.buses = await busesWorkload(ctx, opts);
     if (opts.only.includes('memory')) {
       report.memory = await memoryWorkload(ctx, opts, 'direct-redis');
       report.bareMemory = await memoryWorkload(ctx, opts, 'bare');

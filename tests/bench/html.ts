@@ -1,6 +1,7 @@
 // The HTML report: one self-contained file, every chart an inline SVG drawn
 // here (no scripts, no external files), every figure also in a table.
 
+import { busesTableRows } from './buses.ts';
 import { capacitySection } from './html-capacity.ts';
 import type { BenchReport, ConfigId } from './results.ts';
 import { cpuText, num } from './table.ts';
@@ -416,6 +417,7 @@ export function renderHtml(r: BenchReport): string {
     );
   }
 
+  if (r.buses.length > 0) sections.push(busesSection(r));
   if (r.vsBare.length > 0) sections.push(vsBareSection(r));
   for (const c of r.capacity) sections.push(capacitySection(c));
   if (r.view) sections.push(viewHtml(r.view, esc));
@@ -478,4 +480,38 @@ function vsBareSection(r: BenchReport): string {
 
 function ratioText(n: number): string {
   return Number.isFinite(n) ? `×${n.toFixed(3)}` : '–';
+}
+
+function busesSection(r: BenchReport): string {
+  const rate = r.buses[0]!.fixedRate.rate;
+  const latency = barChart({
+    title: `Cross-instance latency at ${rate} msg/s, ms`,
+    unit: 'ms',
+    groups: r.buses.map((b) => ({
+      label: b.bus,
+      bars: [
+        { label: 'p50', value: b.fixedRate.latencyMs.p50, color: COLORS.p50 },
+        { label: 'p99', value: b.fixedRate.latencyMs.p99, color: COLORS.p99 },
+      ],
+    })),
+  });
+  const throughput = barChart({
+    title: 'Highest rate sustained with 0 lost, msg/s, and fan-out, deliveries/s',
+    unit: '/s',
+    groups: r.buses.map((b) => ({
+      label: b.bus,
+      bars: [
+        { label: 'sustained msg/s', value: b.maxSustainedRate, color: COLORS.met },
+        { label: 'fan-out deliveries/s', value: b.fanout.deliveriesPerSec, color: COLORS.rss },
+      ],
+    })),
+  });
+  return (
+    `<h2>i. The buses side by side</h2><p>Every way the lab carries a room across instances, on one workload in this run. Latency: one sender at ${rate} msg/s (open loop), receivers on other instances. Sustained: a ramp of open-loop runs (${esc(
+      r.buses[0]!.steps.map((s) => s.rate).join(', '),
+    )} … msg/s) that stops at the first rate the bus cannot keep (sender below 95 % of it, or anything lost); "+" means the ramp's top rate still held. Fan-out: closed loop, ${r.buses[0]!.fanout.clients} clients in one room. The single in-memory instance is the floor: no bus at all.</p>` +
+    latency +
+    throughput +
+    table(busesTableRows(r.buses))
+  );
 }

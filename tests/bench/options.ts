@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { repoRoot } from '../../server/lab/settings.ts';
-import { CONFIG_IDS, WORKLOADS, type ConfigId, type WorkloadId } from './results.ts';
+import { BUS_CONFIGS, CONFIG_IDS, WORKLOADS, type ConfigId, type WorkloadId } from './results.ts';
 
 export interface BenchOptions {
   only: WorkloadId[];
@@ -35,6 +35,9 @@ export interface BenchOptions {
   kill: boolean;
   /** View: fleet clients connected while the UI is measured. */
   viewClients: number;
+  /** Buses: which, and the ramp's rates (the first is the fixed rate every bus's latency is compared at). */
+  buses: ConfigId[];
+  busRates: number[];
   /** Where the JSON and HTML reports go. */
   outDir: string;
 }
@@ -58,6 +61,8 @@ export const DEFAULTS: BenchOptions = {
   pollingClients: 2000,
   kill: true,
   viewClients: 5000,
+  buses: BUS_CONFIGS.map((b) => b.id),
+  busRates: [1000, 2000, 4000, 8000, 16000],
   outDir: path.join(repoRoot, '.lab', 'bench'),
 };
 
@@ -72,6 +77,7 @@ const QUICK: Partial<BenchOptions> = {
   rounds: 1,
   capacity: 2000,
   pollingClients: 200,
+  busRates: [1000, 4000],
 };
 
 /** Idle connections are real sockets in this process: stay well under the open-files limit (20,000 here). */
@@ -97,6 +103,8 @@ export const USAGE = `npm run bench -- [options]
   --polling N         capacity: long-polling clients on top, held through the chat (default ${DEFAULTS.pollingClients.toLocaleString('en')})
   --no-kill           capacity: skip the kill -9 of the busiest instance
   --view-clients N    view: fleet clients while the UI is measured (default ${DEFAULTS.viewClients})
+  --buses LIST        buses: which, of: ${BUS_CONFIGS.map((b) => b.id).join(', ')} (default: all)
+  --bus-rates LIST    buses: the ramp's rates, msg/s; the first is the fixed-rate latency (default ${DEFAULTS.busRates.join(',')})
   --out DIR           where the JSON and HTML reports go (default .lab/bench)
   --help              this text
 `;
@@ -174,6 +182,19 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
         break;
       case '--view-clients':
         opts.viewClients = int(flag, value(), 10, 10_000);
+        break;
+      case '--buses':
+        opts.buses = list(
+          flag,
+          value(),
+          BUS_CONFIGS.map((b) => b.id),
+        );
+        break;
+      case '--bus-rates':
+        opts.busRates = value()
+          .split(',')
+          .map((v) => num(flag, v, 1, 100_000))
+          .sort((a, b) => a - b);
         break;
       case '--out':
         opts.outDir = path.resolve(value());

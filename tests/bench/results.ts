@@ -7,13 +7,21 @@ import type { CpuUse } from './cpu.ts';
 import type { COURSE_FACTS, GOALS } from './goals.ts';
 import type { Percentiles } from './histogram.ts';
 import type { ViewResult } from './view.ts';
+import type { BusRun } from './buses.ts';
 import type { VsBare } from './vs-bare.ts';
 
-export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'capacity', 'view'] as const;
+export const WORKLOADS = ['latency', 'fanout', 'memory', 'startup', 'telemetry', 'capacity', 'view', 'buses'] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 
 export const CONFIG_IDS = ['single', 'direct-redis', 'nginx-redis', 'streams', 'bare'] as const;
 export type ConfigId = (typeof CONFIG_IDS)[number];
+
+/** i. The configurations that differ only in their bus, in the order the buses table lists them (the floor first). */
+export const BUS_CONFIGS: readonly { id: ConfigId; bus: string }[] = [
+  { id: 'single', bus: 'none (one instance: the floor)' },
+  { id: 'direct-redis', bus: 'Redis pub/sub' },
+  { id: 'streams', bus: 'Redis Streams' },
+];
 
 /** One open-loop run: one sender at a fixed rate, receivers on other instances. */
 export interface LatencyRun {
@@ -164,6 +172,8 @@ export interface BenchReport {
   capacity: CapacityResult[];
   /** f. The live view at scale (view.ts). */
   view: ViewResult | null;
+  /** i. Every bus on one workload (buses.ts). */
+  buses: BusRun[];
   /** The bare server's memory and start-up, measured in this run like the lab's (its latency and fan-out runs are in latency[] and fanout[], config "bare"). */
   bareMemory: MemoryResult | null;
   bareStartup: StartupResult | null;

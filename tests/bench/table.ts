@@ -1,6 +1,7 @@
 // The terminal report: one table per workload, the bare server measured in
 // the same run next to the figures it compares with, and each process's CPU share.
 
+import { busesTableRows } from './buses.ts';
 import type { CpuUse } from './cpu.ts';
 import type { CapacityResult } from './capacity.ts';
 import { COURSE_FACTS } from './goals.ts';
@@ -222,6 +223,13 @@ export function formatReport(r: BenchReport): string {
   if (r.vsBare.length > 0) {
     out.push('', 'f. The lab against the bare server (tests/bench/bare/server.ts), both measured in this run');
     out.push(formatRows(vsBareRows(r.vsBare), ['l', 'l', 'r', 'r', 'r', 'l', 'l']));
+  }
+  if (r.buses.length > 0) {
+    out.push(
+      '',
+      `i. The buses side by side — latency in ms at ${r.buses[0]!.fixedRate.rate}/s (open loop), the highest rate sustained with 0 lost ("+": the ramp's top), fan-out (closed loop)`,
+    );
+    out.push(formatRows(busesTableRows(r.buses), ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
   }
   for (const c of r.capacity) out.push('', ...capacityLines(c));
   if (r.view) out.push('', ...viewTableLines(r.view, cpuText));

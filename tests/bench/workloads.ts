@@ -25,7 +25,7 @@ import { COURSE_FACTS } from './goals.ts';
 
 const ROOM = 'bench';
 
-function entryOf(ctx: BenchContext, config: BenchConfig): Entry {
+export function entryOf(ctx: BenchContext, config: BenchConfig): Entry {
   return entryFor(ctx.settings.ports, config.via, config.instances);
 }
 
@@ -134,7 +134,7 @@ export async function fanoutWorkload(
   return run;
 }
 
-async function fanoutOnce(
+export async function fanoutOnce(
   ctx: BenchContext,
   config: BenchConfig,
   opts: BenchOptions,
